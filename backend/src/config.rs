@@ -1,0 +1,260 @@
+//! The one configuration struct. Every field has a documented default; the command line, the
+//! `LECTERN_*` environment and a TOML file all fill the same struct (flags win over the
+//! environment, which wins over the file, which wins over the defaults).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+/// Server settings. Field docs double as `lectern serve --help` and as the example config.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP listen address (status page, WebSocket at /xmpp-websocket). Default 127.0.0.1:8080.
+    pub http: SocketAddr,
+    /// XMPP client-to-server (TCP, STARTTLS) listen address. Default 127.0.0.1:5222.
+    pub xmpp: SocketAddr,
+    /// XMPP domain served. Default `localhost`; guests log in anonymously on `guest.<domain>`.
+    pub domain: String,
+    /// Data directory: sled database, generated TLS certificate, admin socket. Default `./data`.
+    pub data: PathBuf,
+    /// Allow SASL ANONYMOUS on `guest.<domain>`. Default true.
+    pub anonymous: bool,
+    /// PEM certificate chain for TLS. Default: a self-signed one generated into `<data>/tls/`.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key matching `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Require STARTTLS from clients on loopback too (other hosts always need it). Default false.
+    pub require_tls_on_loopback: bool,
+    /// Largest stanza accepted, in bytes; larger ones end the stream with `policy-violation`.
+    /// Default 262144 (256 KiB).
+    pub max_stanza_size: usize,
+    /// Stanzas queued for one connection before it counts as not reading and is disconnected.
+    /// Default 1024.
+    pub outbound_queue: usize,
+    /// Seconds a new connection has to authenticate. Default 30.
+    pub auth_timeout: u64,
+    /// Seconds of outbound silence before a whitespace keep-alive is sent. Default 60.
+    pub keepalive: u64,
+    /// Sustained inbound bytes per second per connection; reading slows down above it.
+    /// Default 1048576 (1 MiB/s — a presenter's Opus audio needs about 5 KiB/s).
+    pub rate_limit: u64,
+    /// Inbound burst allowance in bytes before the rate limit applies. Default 4194304 (4 MiB).
+    pub rate_burst: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            xmpp: SocketAddr::from(([127, 0, 0, 1], 5222)),
+            domain: "localhost".into(),
+            data: PathBuf::from("./data"),
+            anonymous: true,
+            tls_cert: None,
+            tls_key: None,
+            require_tls_on_loopback: false,
+            max_stanza_size: 256 * 1024,
+            outbound_queue: 1024,
+            auth_timeout: 30,
+            keepalive: 60,
+            rate_limit: 1024 * 1024,
+            rate_burst: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Command-line overrides; each also reads a `LECTERN_*` environment variable.
+#[derive(Debug, Clone, Default, Args)]
+pub struct Overrides {
+    /// TOML configuration file (keys as in `lectern config example`).
+    #[arg(long, env = "LECTERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// HTTP listen address [default: 127.0.0.1:8080]
+    #[arg(long, env = "LECTERN_HTTP")]
+    pub http: Option<SocketAddr>,
+    /// XMPP c2s listen address [default: 127.0.0.1:5222]
+    #[arg(long, env = "LECTERN_XMPP")]
+    pub xmpp: Option<SocketAddr>,
+    /// XMPP domain [default: localhost]
+    #[arg(long, env = "LECTERN_DOMAIN")]
+    pub domain: Option<String>,
+    /// Data directory [default: ./data]
+    #[arg(long, env = "LECTERN_DATA")]
+    pub data: Option<PathBuf>,
+    /// Turn off anonymous guest logins on guest.<domain>
+    #[arg(long, env = "LECTERN_NO_ANONYMOUS")]
+    pub no_anonymous: bool,
+    /// PEM certificate chain [default: self-signed, generated into <data>/tls]
+    #[arg(long, env = "LECTERN_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for --tls-cert
+    #[arg(long, env = "LECTERN_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Largest stanza in bytes [default: 262144]
+    #[arg(long, env = "LECTERN_MAX_STANZA_SIZE")]
+    pub max_stanza_size: Option<usize>,
+    /// Stanzas queued per connection before it is dropped as not reading [default: 1024]
+    #[arg(long, env = "LECTERN_OUTBOUND_QUEUE")]
+    pub outbound_queue: Option<usize>,
+    /// Seconds allowed to authenticate [default: 30]
+    #[arg(long, env = "LECTERN_AUTH_TIMEOUT")]
+    pub auth_timeout: Option<u64>,
+    /// Seconds between whitespace keep-alives [default: 60]
+    #[arg(long, env = "LECTERN_KEEPALIVE")]
+    pub keepalive: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
+    #[error("invalid setting: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if any), then flags and environment.
+    pub fn load(o: &Overrides) -> Result<Self, ConfigError> {
+        let mut c = match &o.config {
+            Some(path) => Self::from_file(path)?,
+            None => Self::default(),
+        };
+        if let Some(v) = o.http {
+            c.http = v;
+        }
+        if let Some(v) = o.xmpp {
+            c.xmpp = v;
+        }
+        if let Some(v) = &o.domain {
+            c.domain = v.clone();
+        }
+        if let Some(v) = &o.data {
+            c.data = v.clone();
+        }
+        if o.no_anonymous {
+            c.anonymous = false;
+        }
+        if let Some(v) = &o.tls_cert {
+            c.tls_cert = Some(v.clone());
+        }
+        if let Some(v) = &o.tls_key {
+            c.tls_key = Some(v.clone());
+        }
+        if let Some(v) = o.max_stanza_size {
+            c.max_stanza_size = v;
+        }
+        if let Some(v) = o.outbound_queue {
+            c.outbound_queue = v;
+        }
+        if let Some(v) = o.auth_timeout {
+            c.auth_timeout = v;
+        }
+        if let Some(v) = o.keepalive {
+            c.keepalive = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.into(),
+            source,
+        })
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        jid::BareJid::new(&self.domain)
+            .ok()
+            .filter(|j| j.node().is_none())
+            .ok_or_else(|| ConfigError::Invalid(format!("domain {:?}", self.domain)))?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return Err(ConfigError::Invalid(
+                "tls_cert and tls_key must be given together".into(),
+            ));
+        }
+        if self.max_stanza_size < 1024 || self.outbound_queue == 0 || self.keepalive == 0 {
+            return Err(ConfigError::Invalid(
+                "max_stanza_size >= 1024, outbound_queue > 0 and keepalive > 0 are required".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The domain anonymous guests get their JIDs on.
+    pub fn guest_domain(&self) -> String {
+        format!("guest.{}", self.domain)
+    }
+
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_secs(self.auth_timeout)
+    }
+
+    pub fn keepalive(&self) -> Duration {
+        Duration::from_secs(self.keepalive)
+    }
+
+    /// The example configuration file: every key with its default.
+    pub fn example() -> String {
+        let body = toml::to_string_pretty(&Self::default()).expect("defaults serialise");
+        format!(
+            "# Lectern configuration. Every key is optional; shown with its default.\n\
+             # See `lectern serve --help` for what each one means.\n\
+             # tls_cert = \"/etc/lectern/cert.pem\"\n# tls_key = \"/etc/lectern/key.pem\"\n{body}"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_back_to_defaults() {
+        let parsed: Config = toml::from_str(&Config::example()).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = std::env::temp_dir().join(format!("lectern-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("c.toml");
+        std::fs::write(&file, "domain = \"example.org\"\nkeepalive = 5\n").unwrap();
+        let o = Overrides {
+            config: Some(file),
+            keepalive: Some(9),
+            ..Default::default()
+        };
+        let c = Config::load(&o).unwrap();
+        assert_eq!(c.domain, "example.org");
+        assert_eq!(c.keepalive, 9);
+        assert_eq!(c.guest_domain(), "guest.example.org");
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_domain() {
+        assert!(toml::from_str::<Config>("nope = 1").is_err());
+        let o = Overrides {
+            domain: Some("a@b".into()),
+            ..Default::default()
+        };
+        assert!(matches!(Config::load(&o), Err(ConfigError::Invalid(_))));
+    }
+}

@@ -1,0 +1,13 @@
+//! Lectern: self-hosted web conferencing where documents, ink and voice travel as XMPP.
+//!
+//! `main.rs` only parses the command line; everything it calls lives here so tests can
+//! reach it.
+
+pub mod accounts;
+pub mod admin;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod serve;
+pub mod store;
+pub mod xmpp;

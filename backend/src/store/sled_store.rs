@@ -1,0 +1,103 @@
+//! The embedded default: one sled database in the data directory.
+
+use std::io::ErrorKind;
+use std::path::Path;
+
+use jid::BareJid;
+
+use super::{Account, AccountStore, StoreError};
+
+pub struct SledStore {
+    accounts: sled::Tree,
+    db: sled::Db,
+}
+
+impl SledStore {
+    /// Opens (or creates) `<data>/db`. A second process gets [`StoreError::Locked`].
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let path = data_dir.join("db");
+        let db = sled::open(&path).map_err(|e| match e {
+            // sled wraps the flock failure in an error of its own kind; match both shapes.
+            sled::Error::Io(io)
+                if io.kind() == ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
+                StoreError::Locked(data_dir.to_path_buf())
+            }
+            other => StoreError::Database(other.to_string()),
+        })?;
+        let accounts = db.open_tree("accounts").map_err(db_err)?;
+        Ok(Self { accounts, db })
+    }
+
+    /// Makes every acknowledged write durable before returning.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(db_err)
+    }
+}
+
+fn db_err(e: sled::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+impl AccountStore for SledStore {
+    fn account(&self, jid: &BareJid) -> Result<Option<Account>, StoreError> {
+        match self.accounts.get(jid.as_str()).map_err(db_err)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt(jid.to_string())),
+        }
+    }
+
+    fn put_account(&self, jid: &BareJid, account: &Account) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(account).expect("account serialises");
+        self.accounts.insert(jid.as_str(), bytes).map_err(db_err)?;
+        self.flush()
+    }
+
+    fn delete_account(&self, jid: &BareJid) -> Result<bool, StoreError> {
+        let existed = self
+            .accounts
+            .remove(jid.as_str())
+            .map_err(db_err)?
+            .is_some();
+        self.flush()?;
+        Ok(existed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ScramSecret;
+
+    fn secret(b: u8) -> ScramSecret {
+        ScramSecret {
+            salt: vec![b],
+            iterations: 1,
+            stored_key: vec![b],
+            server_key: vec![b],
+        }
+    }
+
+    #[test]
+    fn accounts_persist_across_reopen() {
+        let dir = std::env::temp_dir().join(format!("lectern-sled-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let jid = BareJid::new("alice@localhost").unwrap();
+        let acct = Account {
+            sha1: secret(1),
+            sha256: secret(2),
+        };
+        {
+            let store = SledStore::open(&dir).unwrap();
+            store.put_account(&jid, &acct).unwrap();
+        }
+        let store = SledStore::open(&dir).unwrap();
+        assert_eq!(store.account(&jid).unwrap(), Some(acct));
+        assert!(store.delete_account(&jid).unwrap());
+        assert!(!store.delete_account(&jid).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,233 @@
+//! Who is connected, and handing stanzas to their connections.
+//!
+//! The router never waits: deliveries are `try_send` into each connection's bounded mailbox.
+//! A connection whose mailbox is full has stopped reading; it is removed and told to close,
+//! so one slow client never holds up a sender or a room.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use jid::{BareJid, FullJid};
+use minidom::Element;
+use tokio::sync::{mpsc, Notify};
+
+use super::error::StreamErrorKind;
+
+/// Tells a connection task to end its stream, and why.
+#[derive(Default)]
+pub struct Kill {
+    notify: Notify,
+    reason: Mutex<Option<StreamErrorKind>>,
+}
+
+impl Kill {
+    pub fn fire(&self, reason: StreamErrorKind) {
+        self.reason.lock().unwrap().get_or_insert(reason);
+        self.notify.notify_one();
+    }
+
+    /// Resolves once [`Kill::fire`] was called (even before this was awaited).
+    pub async fn fired(&self) -> StreamErrorKind {
+        loop {
+            if let Some(r) = self.reason.lock().unwrap().clone() {
+                return r;
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// The router's handle on one connection.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub id: u64,
+    tx: mpsc::Sender<Element>,
+    kill: Arc<Kill>,
+}
+
+/// The connection's side: its mailbox and kill switch.
+pub struct Mailbox {
+    pub rx: mpsc::Receiver<Element>,
+    pub kill: Arc<Kill>,
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A new handle/mailbox pair with room for `capacity` stanzas.
+pub fn mailbox(capacity: usize) -> (SessionHandle, Mailbox) {
+    let (tx, rx) = mpsc::channel(capacity);
+    let kill = Arc::new(Kill::default());
+    let handle = SessionHandle {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        tx,
+        kill: kill.clone(),
+    };
+    (handle, Mailbox { rx, kill })
+}
+
+impl SessionHandle {
+    pub fn kill(&self, reason: StreamErrorKind) {
+        self.kill.fire(reason);
+    }
+}
+
+/// One bound resource as the router sees it.
+#[derive(Clone)]
+pub struct Resource {
+    pub jid: FullJid,
+    pub handle: SessionHandle,
+    /// Has sent available presence.
+    pub available: bool,
+    pub priority: i8,
+}
+
+/// Why a stanza did not reach a connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Undeliverable {
+    /// No such session.
+    Offline,
+    /// The session was not reading and has been disconnected.
+    Overflow,
+}
+
+#[derive(Default)]
+pub struct Router {
+    sessions: RwLock<HashMap<BareJid, Vec<Resource>>>,
+}
+
+impl Router {
+    /// Binds a resource. A session already holding the same full JID is told to close with
+    /// `conflict` and replaced (RFC 6120 §7.7.2.2, "override").
+    pub fn bind(&self, jid: FullJid, handle: SessionHandle) {
+        let mut map = self.sessions.write().unwrap();
+        let list = map.entry(jid.to_bare()).or_default();
+        if let Some(pos) = list.iter().position(|r| r.jid == jid) {
+            list.remove(pos).handle.kill(StreamErrorKind::Conflict);
+        }
+        list.push(Resource {
+            jid,
+            handle,
+            available: false,
+            priority: 0,
+        });
+    }
+
+    /// Removes the binding if it still belongs to session `id`.
+    pub fn unbind(&self, jid: &FullJid, id: u64) {
+        let mut map = self.sessions.write().unwrap();
+        let bare = jid.to_bare();
+        if let Some(list) = map.get_mut(&bare) {
+            list.retain(|r| !(r.jid == *jid && r.handle.id == id));
+            if list.is_empty() {
+                map.remove(&bare);
+            }
+        }
+    }
+
+    pub fn set_presence(&self, jid: &FullJid, available: bool, priority: i8) {
+        let mut map = self.sessions.write().unwrap();
+        if let Some(r) = map
+            .get_mut(&jid.to_bare())
+            .and_then(|l| l.iter_mut().find(|r| r.jid == *jid))
+        {
+            r.available = available;
+            r.priority = priority;
+        }
+    }
+
+    /// A snapshot of a user's resources (the lock is released before anything is sent).
+    pub fn resources(&self, bare: &BareJid) -> Vec<Resource> {
+        self.sessions
+            .read()
+            .unwrap()
+            .get(bare)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    pub fn find(&self, jid: &FullJid) -> Option<Resource> {
+        self.resources(&jid.to_bare())
+            .into_iter()
+            .find(|r| r.jid == *jid)
+    }
+
+    pub fn session_count(&self) -> usize {
+        self.sessions.read().unwrap().values().map(Vec::len).sum()
+    }
+
+    /// Hands a stanza to one connection without waiting.
+    pub fn deliver(&self, to: &Resource, stanza: Element) -> Result<(), Undeliverable> {
+        match to.handle.tx.try_send(stanza) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(Undeliverable::Offline),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(jid = %to.jid, "outbound queue full; disconnecting a client that stopped reading");
+                self.unbind(&to.jid, to.handle.id);
+                to.handle.kill(StreamErrorKind::PolicyViolation(
+                    "outbound queue full: the client stopped reading".into(),
+                ));
+                Err(Undeliverable::Overflow)
+            }
+        }
+    }
+
+    /// Delivers to the session bound to `jid`, if any.
+    pub fn deliver_full(&self, jid: &FullJid, stanza: Element) -> Result<(), Undeliverable> {
+        let r = self.find(jid).ok_or(Undeliverable::Offline)?;
+        self.deliver(&r, stanza)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg() -> Element {
+        Element::bare("message", "jabber:client")
+    }
+
+    #[tokio::test]
+    async fn overflow_disconnects_only_the_slow_session() {
+        let router = Router::default();
+        let slow: FullJid = "a@x/slow".parse().unwrap();
+        let fast: FullJid = "b@x/fast".parse().unwrap();
+        let (h1, m1) = mailbox(2);
+        let (h2, mut m2) = mailbox(2);
+        router.bind(slow.clone(), h1);
+        router.bind(fast.clone(), h2);
+        assert_eq!(router.deliver_full(&slow, msg()), Ok(()));
+        assert_eq!(router.deliver_full(&slow, msg()), Ok(()));
+        assert_eq!(
+            router.deliver_full(&slow, msg()),
+            Err(Undeliverable::Overflow)
+        );
+        assert!(matches!(
+            m1.kill.fired().await,
+            StreamErrorKind::PolicyViolation(_)
+        ));
+        assert_eq!(
+            router.deliver_full(&slow, msg()),
+            Err(Undeliverable::Offline)
+        );
+        for _ in 0..10 {
+            router.deliver_full(&fast, msg()).unwrap();
+            m2.rx.recv().await.unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn rebinding_a_resource_kills_the_old_session() {
+        let router = Router::default();
+        let jid: FullJid = "a@x/r".parse().unwrap();
+        let (old, old_mb) = mailbox(4);
+        let (new, _new_mb) = mailbox(4);
+        let old_id = old.id;
+        router.bind(jid.clone(), old);
+        router.bind(jid.clone(), new);
+        assert_eq!(old_mb.kill.fired().await, StreamErrorKind::Conflict);
+        // The old session's cleanup must not remove the new binding.
+        router.unbind(&jid, old_id);
+        assert_eq!(router.session_count(), 1);
+    }
+}
