@@ -9,42 +9,57 @@ use std::time::Duration;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-/// Server settings. Field docs double as `lectern serve --help` and as the example config.
+/// Server settings. What each field means, and its default, is in [`FIELDS`], which the
+/// example configuration is generated from.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// HTTP listen address (status page, WebSocket at /xmpp-websocket). Default 127.0.0.1:8080.
     pub http: SocketAddr,
-    /// XMPP client-to-server (TCP, STARTTLS) listen address. Default 127.0.0.1:5222.
     pub xmpp: SocketAddr,
-    /// XMPP domain served. Default `localhost`; guests log in anonymously on `guest.<domain>`.
     pub domain: String,
-    /// Data directory: sled database, generated TLS certificate, admin socket. Default `./data`.
     pub data: PathBuf,
-    /// Allow SASL ANONYMOUS on `guest.<domain>`. Default true.
     pub anonymous: bool,
-    /// PEM certificate chain for TLS. Default: a self-signed one generated into `<data>/tls/`.
     pub tls_cert: Option<PathBuf>,
-    /// PEM private key matching `tls_cert`.
     pub tls_key: Option<PathBuf>,
-    /// Require STARTTLS from clients on loopback too (other hosts always need it). Default false.
     pub require_tls_on_loopback: bool,
-    /// Largest stanza accepted, in bytes; larger ones end the stream with `policy-violation`.
-    /// Default 262144 (256 KiB).
     pub max_stanza_size: usize,
-    /// Stanzas queued for one connection before it counts as not reading and is disconnected.
-    /// Default 1024.
     pub outbound_queue: usize,
-    /// Seconds a new connection has to authenticate. Default 30.
     pub auth_timeout: u64,
-    /// Seconds of outbound silence before a whitespace keep-alive is sent. Default 60.
     pub keepalive: u64,
-    /// Sustained inbound bytes per second per connection; reading slows down above it.
-    /// Default 1048576 (1 MiB/s — a presenter's Opus audio needs about 5 KiB/s).
     pub rate_limit: u64,
-    /// Inbound burst allowance in bytes before the rate limit applies. Default 4194304 (4 MiB).
     pub rate_burst: u64,
 }
+
+/// Every configuration key with its meaning; the example config is generated from this.
+pub const FIELDS: &[(&str, &str)] = &[
+    ("http", "HTTP listen address: status page and XMPP over WebSocket at /xmpp-websocket."),
+    ("xmpp", "XMPP client-to-server listen address (TCP, STARTTLS)."),
+    ("domain", "XMPP domain served; guests log in anonymously on guest.<domain>."),
+    ("data", "Data directory: sled database, generated TLS certificate, admin socket."),
+    ("anonymous", "Allow SASL ANONYMOUS logins on guest.<domain>."),
+    ("tls_cert", "PEM certificate chain for STARTTLS; unset: self-signed, made in <data>/tls/."),
+    ("tls_key", "PEM private key matching tls_cert."),
+    (
+        "require_tls_on_loopback",
+        "Require STARTTLS on loopback too (clients from other hosts always need it).",
+    ),
+    (
+        "max_stanza_size",
+        "Largest stanza in bytes; a larger one ends the stream with policy-violation.",
+    ),
+    (
+        "outbound_queue",
+        "Stanzas queued for one connection before it counts as not reading and is dropped.",
+    ),
+    ("auth_timeout", "Seconds a new connection has to authenticate."),
+    ("keepalive", "Seconds of outbound silence before a whitespace keep-alive is sent."),
+    (
+        "rate_limit",
+        "Sustained inbound bytes/s per connection; above it reading slows down (Opus audio \
+         needs about 5 KiB/s).",
+    ),
+    ("rate_burst", "Inbound burst allowance in bytes before rate_limit applies."),
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -210,14 +225,21 @@ impl Config {
         Duration::from_secs(self.keepalive)
     }
 
-    /// The example configuration file: every key with its default.
+    /// The example configuration file: every key, what it means, and its default.
     pub fn example() -> String {
-        let body = toml::to_string_pretty(&Self::default()).expect("defaults serialise");
-        format!(
-            "# Lectern configuration. Every key is optional; shown with its default.\n\
-             # See `lectern serve --help` for what each one means.\n\
-             # tls_cert = \"/etc/lectern/cert.pem\"\n# tls_key = \"/etc/lectern/key.pem\"\n{body}"
-        )
+        let defaults = toml::to_string(&Self::default()).expect("defaults serialise");
+        let mut out = String::from(
+            "# Lectern configuration (TOML). Every key is optional and shown with its default.\n\
+             # Flags and LECTERN_* environment variables override this file.\n",
+        );
+        for (key, doc) in FIELDS {
+            out.push_str(&format!("\n# {doc}\n"));
+            match defaults.lines().find(|l| l.starts_with(&format!("{key} = "))) {
+                Some(line) => out.push_str(&format!("{line}\n")),
+                None => out.push_str(&format!("# {key} = \"\"\n")),
+            }
+        }
+        out
     }
 }
 
@@ -226,9 +248,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn example_parses_back_to_defaults() {
+    fn example_parses_back_to_defaults_and_documents_every_key() {
         let parsed: Config = toml::from_str(&Config::example()).unwrap();
         assert_eq!(parsed, Config::default());
+        let value = toml::Value::try_from(Config::default()).unwrap();
+        for key in value.as_table().unwrap().keys() {
+            assert!(FIELDS.iter().any(|(k, _)| k == key), "{key} is undocumented");
+        }
+    }
+
+    #[test]
+    fn committed_example_is_current() {
+        let committed = include_str!("../../docs/lectern.example.toml");
+        assert_eq!(committed, Config::example(), "run: lectern config example > docs/lectern.example.toml");
     }
 
     #[test]

@@ -57,7 +57,7 @@ pub fn offered(guest_stream: bool, plain_allowed: bool) -> Vec<&'static str> {
 
 /// One running exchange.
 pub enum Mechanism {
-    Scram(ScramServer),
+    Scram(Box<ScramServer>),
     Plain,
     Anonymous,
 }
@@ -69,8 +69,8 @@ impl Mechanism {
             return Err(Failure::InvalidMechanism);
         }
         Ok(match name {
-            "SCRAM-SHA-256" => Mechanism::Scram(ScramServer::new(ScramHash::Sha256)),
-            "SCRAM-SHA-1" => Mechanism::Scram(ScramServer::new(ScramHash::Sha1)),
+            "SCRAM-SHA-256" => Mechanism::Scram(Box::new(ScramServer::new(ScramHash::Sha256))),
+            "SCRAM-SHA-1" => Mechanism::Scram(Box::new(ScramServer::new(ScramHash::Sha1))),
             "PLAIN" => Mechanism::Plain,
             "ANONYMOUS" => Mechanism::Anonymous,
             _ => return Err(Failure::InvalidMechanism),

@@ -1,0 +1,38 @@
+# Lectern: `make run` starts a server on the embedded defaults; `make test` proves it works.
+# Both install what they need; nothing has to be set up by hand first.
+
+CARGO ?= cargo
+BIN_DEBUG := $(CURDIR)/target/debug/lectern
+BIN_RELEASE := $(CURDIR)/target/release/lectern
+
+.PHONY: run test lint build unit interop clean
+
+## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
+run:
+	$(CARGO) build --release --bin lectern
+	@echo "Starting Lectern; the URL is printed below. Stop it with Ctrl-C."
+	$(BIN_RELEASE) serve
+
+## Everything that proves Lectern works: formatting, lints, unit and system tests, interop.
+test: lint build unit interop
+	@echo "make test: all suites passed"
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+# Built once; the test suites below reuse these artifacts.
+build:
+	$(CARGO) build --workspace --all-targets
+
+## Rust unit tests and the system tests that drive the real binary (tokio-xmpp, raw sockets).
+unit: build
+	LECTERN_BIN=$(BIN_DEBUG) $(CARGO) test --workspace
+
+## Third-party clients: slixmpp (Python) over TCP+STARTTLS, strophe.js (Node) over WebSocket.
+interop: build
+	LECTERN_BIN=$(BIN_DEBUG) bash tests/interop/run.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf tests/interop/.venv tests/interop/node_modules
