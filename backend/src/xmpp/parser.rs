@@ -57,9 +57,13 @@ impl StreamParser {
     /// `buf` was consumed and more data is needed.
     pub fn next_event(&mut self, buf: &mut &[u8]) -> Result<Option<Event>, StreamErrorKind> {
         if !self.started {
-            // rxml would wait for the end of a text token before refusing it; answer junk
-            // (say, an HTTP request on the XMPP port) at once instead.
-            match buf.iter().find(|b| !b.is_ascii_whitespace()) {
+            // Whitespace may precede the header (a client's keep-alive racing a restart), but
+            // rxml refuses it before the root element without an XML declaration; skip it.
+            // And rxml would wait for the end of a text token before refusing junk (say, an
+            // HTTP request on the XMPP port): answer that at once instead.
+            let blank = buf.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            *buf = &buf[blank..];
+            match buf.first() {
                 None => return Ok(None),
                 Some(b'<') | Some(0xEF) => self.started = true,
                 Some(_) => return Err(StreamErrorKind::NotWellFormed("not an XML stream".into())),
@@ -270,6 +274,12 @@ mod tests {
         );
         let r = events(&format!("{HEADER}hello</stream:stream>"), 4096);
         assert!(matches!(r, Err(StreamErrorKind::BadFormat(_))), "{r:?}");
+    }
+
+    #[test]
+    fn whitespace_before_the_header_is_skipped() {
+        let ev = events(&format!(" \n {HEADER}</stream:stream>"), 4096).unwrap();
+        assert!(matches!(ev[..], [Event::Open(_), Event::Close]));
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Conn {
         let mut out = String::new();
         if let Some(e) = &error {
             if !self.header_sent {
-                out.push_str(&header("", domain));
+                out.push_str(&header(&super::sasl::random_id(), domain));
             }
             tracing::debug!("closing stream: {e}");
             out.push_str(&xml::stream_error(e));
