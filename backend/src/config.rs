@@ -32,12 +32,30 @@ pub struct Config {
 
 /// Every configuration key with its meaning; the example config is generated from this.
 pub const FIELDS: &[(&str, &str)] = &[
-    ("http", "HTTP listen address: status page and XMPP over WebSocket at /xmpp-websocket."),
-    ("xmpp", "XMPP client-to-server listen address (TCP, STARTTLS)."),
-    ("domain", "XMPP domain served; guests log in anonymously on guest.<domain>."),
-    ("data", "Data directory: sled database, generated TLS certificate, admin socket."),
-    ("anonymous", "Allow SASL ANONYMOUS logins on guest.<domain>."),
-    ("tls_cert", "PEM certificate chain for STARTTLS; unset: self-signed, made in <data>/tls/."),
+    (
+        "http",
+        "HTTP listen address: status page and XMPP over WebSocket at /xmpp-websocket.",
+    ),
+    (
+        "xmpp",
+        "XMPP client-to-server listen address (TCP, STARTTLS).",
+    ),
+    (
+        "domain",
+        "XMPP domain served; guests log in anonymously on guest.<domain>.",
+    ),
+    (
+        "data",
+        "Data directory: sled database, generated TLS certificate, admin socket.",
+    ),
+    (
+        "anonymous",
+        "Allow SASL ANONYMOUS logins on guest.<domain>.",
+    ),
+    (
+        "tls_cert",
+        "PEM certificate chain for STARTTLS; unset: self-signed, made in <data>/tls/.",
+    ),
     ("tls_key", "PEM private key matching tls_cert."),
     (
         "require_tls_on_loopback",
@@ -51,14 +69,23 @@ pub const FIELDS: &[(&str, &str)] = &[
         "outbound_queue",
         "Stanzas queued for one connection before it counts as not reading and is dropped.",
     ),
-    ("auth_timeout", "Seconds a new connection has to authenticate."),
-    ("keepalive", "Seconds of outbound silence before a whitespace keep-alive is sent."),
+    (
+        "auth_timeout",
+        "Seconds a new connection has to authenticate.",
+    ),
+    (
+        "keepalive",
+        "Seconds of outbound silence before a whitespace keep-alive is sent.",
+    ),
     (
         "rate_limit",
         "Sustained inbound bytes/s per connection; above it reading slows down (Opus audio \
          needs about 5 KiB/s).",
     ),
-    ("rate_burst", "Inbound burst allowance in bytes before rate_limit applies."),
+    (
+        "rate_burst",
+        "Inbound burst allowance in bytes before rate_limit applies.",
+    ),
 ];
 
 impl Default for Config {
@@ -234,7 +261,10 @@ impl Config {
         );
         for (key, doc) in FIELDS {
             out.push_str(&format!("\n# {doc}\n"));
-            match defaults.lines().find(|l| l.starts_with(&format!("{key} = "))) {
+            match defaults
+                .lines()
+                .find(|l| l.starts_with(&format!("{key} = ")))
+            {
                 Some(line) => out.push_str(&format!("{line}\n")),
                 None => out.push_str(&format!("# {key} = \"\"\n")),
             }
@@ -253,14 +283,21 @@ mod tests {
         assert_eq!(parsed, Config::default());
         let value = toml::Value::try_from(Config::default()).unwrap();
         for key in value.as_table().unwrap().keys() {
-            assert!(FIELDS.iter().any(|(k, _)| k == key), "{key} is undocumented");
+            assert!(
+                FIELDS.iter().any(|(k, _)| k == key),
+                "{key} is undocumented"
+            );
         }
     }
 
     #[test]
     fn committed_example_is_current() {
         let committed = include_str!("../../docs/lectern.example.toml");
-        assert_eq!(committed, Config::example(), "run: lectern config example > docs/lectern.example.toml");
+        assert_eq!(
+            committed,
+            Config::example(),
+            "run: lectern config example > docs/lectern.example.toml"
+        );
     }
 
     #[test]
