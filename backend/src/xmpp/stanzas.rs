@@ -233,10 +233,9 @@ impl Routing {
         }
         let get = attr(iq, "type") == Some("get");
         let own = account.as_ref().is_none_or(|a| *a == self.jid.to_bare());
-        let responder = account
-            .as_ref()
-            .map(|a| a.to_string())
-            .unwrap_or_else(|| env.domain.clone());
+        // RFC 6120 §8.1.2.1: the reply comes from the address the request went to
+        // (the domain, the guest domain, or the account).
+        let responder = attr(iq, "to").unwrap_or(&env.domain).to_string();
         let payload = iq.children().next();
         let ns = payload.map(|p| p.ns()).unwrap_or_default();
         let reply = match (payload.map(|p| p.name()), ns.as_str(), get) {
