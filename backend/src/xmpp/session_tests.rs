@@ -243,6 +243,13 @@ fn server_answers_ping_disco_roster_and_refuses_the_rest() {
     assert!(disco.contains("category='server'") && disco.contains(NS_PING));
     let roster = ask(&mut alice, "<query xmlns='jabber:iq:roster'/>", "");
     assert!(roster.contains("type='result'") && roster.contains("jabber:iq:roster"));
+    // Replies come from the address the request went to (RFC 6120 §8.1.2.1).
+    let guest = ask(
+        &mut alice,
+        "<ping xmlns='urn:xmpp:ping'/>",
+        "to='guest.localhost'",
+    );
+    assert!(guest.contains("from='guest.localhost'"), "{guest}");
     let unknown = ask(
         &mut alice,
         "<query xmlns='jabber:iq:version'/>",
