@@ -39,7 +39,12 @@ pub fn run(config: Config) -> Result<(), ServeError> {
     let names = vec![config.domain.clone(), config.guest_domain()];
     let configured = config.tls_cert.as_deref().zip(config.tls_key.as_deref());
     let acceptor = tls::acceptor(configured, &config.data, &names)?;
-    let xmpp = Arc::new(Xmpp::new(&config, accounts.clone(), Some(acceptor)));
+    let xmpp = Arc::new(Xmpp::new(
+        &config,
+        accounts.clone(),
+        store.clone(),
+        Some(acceptor),
+    )?);
 
     let http_listener =
         std::net::TcpListener::bind(config.http).map_err(|source| ServeError::Listen {

@@ -45,3 +45,10 @@ pub trait AccountStore: Send + Sync {
     /// Returns whether an account was removed.
     fn delete_account(&self, jid: &BareJid) -> Result<bool, StoreError>;
 }
+
+/// Persistent rooms: opaque records keyed by room JID (the MUC layer owns their format).
+pub trait RoomStore: Send + Sync {
+    fn rooms(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn put_room(&self, jid: &str, record: &[u8]) -> Result<(), StoreError>;
+    fn delete_room(&self, jid: &str) -> Result<(), StoreError>;
+}

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use jid::BareJid;
 
-use super::{Account, AccountStore, StoreError};
+use super::{Account, AccountStore, RoomStore, StoreError};
 
 pub struct SledStore {
     accounts: sled::Tree,
+    rooms: sled::Tree,
     db: sled::Db,
 }
 
@@ -27,7 +28,12 @@ impl SledStore {
             other => StoreError::Database(other.to_string()),
         })?;
         let accounts = db.open_tree("accounts").map_err(db_err)?;
-        Ok(Self { accounts, db })
+        let rooms = db.open_tree("rooms").map_err(db_err)?;
+        Ok(Self {
+            accounts,
+            rooms,
+            db,
+        })
     }
 
     /// Makes every acknowledged write durable before returning.
@@ -64,6 +70,28 @@ impl AccountStore for SledStore {
             .is_some();
         self.flush()?;
         Ok(existed)
+    }
+}
+
+impl RoomStore for SledStore {
+    fn rooms(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.rooms
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(db_err)?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn put_room(&self, jid: &str, record: &[u8]) -> Result<(), StoreError> {
+        self.rooms.insert(jid, record).map_err(db_err)?;
+        self.flush()
+    }
+
+    fn delete_room(&self, jid: &str) -> Result<(), StoreError> {
+        self.rooms.remove(jid).map_err(db_err)?;
+        self.flush()
     }
 }
 

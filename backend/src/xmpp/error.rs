@@ -72,8 +72,15 @@ impl StreamErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StanzaErrorKind {
     BadRequest,
+    Conflict,
     FeatureNotImplemented,
+    Forbidden,
+    ItemNotFound,
+    JidMalformed,
+    NotAcceptable,
     NotAllowed,
+    NotAuthorized,
+    RegistrationRequired,
     RemoteServerNotFound,
     ServiceUnavailable,
 }
@@ -82,16 +89,25 @@ impl StanzaErrorKind {
     pub fn condition(self) -> &'static str {
         match self {
             StanzaErrorKind::BadRequest => "bad-request",
+            StanzaErrorKind::Conflict => "conflict",
             StanzaErrorKind::FeatureNotImplemented => "feature-not-implemented",
+            StanzaErrorKind::Forbidden => "forbidden",
+            StanzaErrorKind::ItemNotFound => "item-not-found",
+            StanzaErrorKind::JidMalformed => "jid-malformed",
+            StanzaErrorKind::NotAcceptable => "not-acceptable",
             StanzaErrorKind::NotAllowed => "not-allowed",
+            StanzaErrorKind::NotAuthorized => "not-authorized",
+            StanzaErrorKind::RegistrationRequired => "registration-required",
             StanzaErrorKind::RemoteServerNotFound => "remote-server-not-found",
             StanzaErrorKind::ServiceUnavailable => "service-unavailable",
         }
     }
 
     pub fn error_type(self) -> &'static str {
+        use StanzaErrorKind::*;
         match self {
-            StanzaErrorKind::BadRequest => "modify",
+            BadRequest | JidMalformed | NotAcceptable => "modify",
+            Forbidden | NotAuthorized | RegistrationRequired => "auth",
             _ => "cancel",
         }
     }

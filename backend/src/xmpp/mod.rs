@@ -4,6 +4,7 @@
 //! untouched, so Lectern's own protocol rides on it exactly as it would on Prosody.
 
 pub mod error;
+pub mod muc;
 pub mod parser;
 pub mod ratelimit;
 pub mod router;
@@ -19,7 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::store::AccountStore;
+use crate::store::{AccountStore, RoomStore, StoreError};
+use muc::Muc;
 use router::Router;
 use session::Env;
 
@@ -45,17 +47,20 @@ impl Xmpp {
     pub fn new(
         config: &Config,
         accounts: Arc<dyn AccountStore>,
+        rooms: Arc<dyn RoomStore>,
         tls: Option<tokio_rustls::TlsAcceptor>,
-    ) -> Self {
+    ) -> Result<Self, StoreError> {
+        let muc = Muc::new(format!("conference.{}", config.domain), rooms)?;
         let env = Env {
             domain: config.domain.clone(),
             guest_domain: config.anonymous.then(|| config.guest_domain()),
             accounts,
             router: Arc::new(Router::default()),
+            muc: Arc::new(muc),
             tls_available: tls.is_some(),
             require_tls_on_loopback: config.require_tls_on_loopback,
         };
-        Self {
+        Ok(Self {
             env: Arc::new(env),
             tls,
             limits: Limits {
@@ -66,6 +71,6 @@ impl Xmpp {
                 rate_limit: config.rate_limit,
                 rate_burst: config.rate_burst,
             },
-        }
+        })
     }
 }

@@ -14,6 +14,60 @@ use tokio::sync::{mpsc, Notify};
 
 use super::error::StreamErrorKind;
 
+/// A stanza on its way to one connection.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    Element(Element),
+    /// Rendered once for a whole fan-out; each recipient's `to` is spliced in when written.
+    Shared {
+        to: String,
+        stanza: Arc<Rendered>,
+    },
+}
+
+/// A stanza serialised without a `to` attribute, and where to insert one.
+#[derive(Debug)]
+pub struct Rendered {
+    text: String,
+    name_end: usize,
+}
+
+impl Rendered {
+    /// `e` must not carry a `to` attribute.
+    pub fn new(e: &Element) -> Self {
+        let text = super::xml::render(e);
+        Self {
+            name_end: 1 + e.name().len(),
+            text,
+        }
+    }
+}
+
+impl Outbound {
+    /// The XML text for the wire.
+    pub fn render(&self) -> String {
+        match self {
+            Outbound::Element(e) => super::xml::render(e),
+            Outbound::Shared { to, stanza } => {
+                let to = super::xml::escape(to);
+                let mut out = String::with_capacity(stanza.text.len() + to.len() + 6);
+                out.push_str(&stanza.text[..stanza.name_end]);
+                out.push_str(" to='");
+                out.push_str(&to);
+                out.push('\'');
+                out.push_str(&stanza.text[stanza.name_end..]);
+                out
+            }
+        }
+    }
+}
+
+impl From<Element> for Outbound {
+    fn from(e: Element) -> Self {
+        Outbound::Element(e)
+    }
+}
+
 /// Tells a connection task to end its stream, and why.
 #[derive(Default)]
 pub struct Kill {
@@ -42,13 +96,13 @@ impl Kill {
 #[derive(Clone)]
 pub struct SessionHandle {
     pub id: u64,
-    tx: mpsc::Sender<Element>,
+    tx: mpsc::Sender<Outbound>,
     kill: Arc<Kill>,
 }
 
 /// The connection's side: its mailbox and kill switch.
 pub struct Mailbox {
-    pub rx: mpsc::Receiver<Element>,
+    pub rx: mpsc::Receiver<Outbound>,
     pub kill: Arc<Kill>,
 }
 
@@ -157,8 +211,8 @@ impl Router {
     }
 
     /// Hands a stanza to one connection without waiting.
-    pub fn deliver(&self, to: &Resource, stanza: Element) -> Result<(), Undeliverable> {
-        match to.handle.tx.try_send(stanza) {
+    pub fn deliver(&self, to: &Resource, stanza: impl Into<Outbound>) -> Result<(), Undeliverable> {
+        match to.handle.tx.try_send(stanza.into()) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Closed(_)) => Err(Undeliverable::Offline),
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -173,7 +227,11 @@ impl Router {
     }
 
     /// Delivers to the session bound to `jid`, if any.
-    pub fn deliver_full(&self, jid: &FullJid, stanza: Element) -> Result<(), Undeliverable> {
+    pub fn deliver_full(
+        &self,
+        jid: &FullJid,
+        stanza: impl Into<Outbound>,
+    ) -> Result<(), Undeliverable> {
         let r = self.find(jid).ok_or(Undeliverable::Offline)?;
         self.deliver(&r, stanza)
     }
@@ -185,6 +243,22 @@ mod tests {
 
     fn msg() -> Element {
         Element::bare("message", "jabber:client")
+    }
+
+    #[test]
+    fn shared_stanzas_get_each_recipient_address() {
+        let e: Element = "<message xmlns='jabber:client' from='r@c/n'><body>&amp;</body></message>"
+            .parse()
+            .unwrap();
+        let shared = Arc::new(Rendered::new(&e));
+        let out = Outbound::Shared {
+            to: "a'b@x/y".into(),
+            stanza: shared,
+        };
+        let back: Element = out.render().parse().unwrap();
+        assert_eq!(back.attr("to"), Some("a'b@x/y"));
+        assert_eq!(back.attr("from"), Some("r@c/n"));
+        assert_eq!(back.get_child("body", "jabber:client").unwrap().text(), "&");
     }
 
     #[tokio::test]

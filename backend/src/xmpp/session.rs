@@ -12,6 +12,7 @@ use jid::{BareJid, FullJid};
 use minidom::Element;
 
 use super::error::{StanzaErrorKind, StreamErrorKind};
+use super::muc::Muc;
 use super::router::{Router, SessionHandle};
 use super::sasl::{self, Failure, Mechanism, Step};
 use super::stanzas::Routing;
@@ -28,6 +29,7 @@ pub struct Env {
     pub guest_domain: Option<String>,
     pub accounts: Arc<dyn AccountStore>,
     pub router: Arc<Router>,
+    pub muc: Arc<Muc>,
     pub tls_available: bool,
     pub require_tls_on_loopback: bool,
 }

@@ -15,7 +15,9 @@ fn env() -> Arc<Env> {
     let store = MemoryStore::default();
     crate::accounts::add(&store, "localhost", "alice@localhost", "secret").unwrap();
     crate::accounts::add(&store, "localhost", "bob@localhost", "hunter2").unwrap();
+    let rooms = Arc::new(MemoryStore::default());
     Arc::new(Env {
+        muc: Arc::new(crate::xmpp::muc::Muc::new("conference.localhost".into(), rooms).unwrap()),
         domain: "localhost".into(),
         guest_domain: Some("guest.localhost".into()),
         accounts: Arc::new(store) as Arc<dyn AccountStore>,
@@ -23,6 +25,10 @@ fn env() -> Arc<Env> {
         tls_available: true,
         require_tls_on_loopback: false,
     })
+}
+
+fn recv(mb: &mut Mailbox) -> Element {
+    mb.rx.try_recv().unwrap().render().parse().unwrap()
 }
 
 fn el(xml: &str) -> Element {
@@ -182,7 +188,7 @@ fn messages_route_with_stamped_sender_and_untouched_payload() {
         "<message xmlns='jabber:client' to='bob@localhost/phone' id='m1'>{payload}</message>"
     ));
     assert!(alice.handle(Input::Element(msg)).is_empty());
-    let got = b.rx.try_recv().unwrap();
+    let got = recv(&mut b);
     assert_eq!(xml::attr(&got, "from"), Some("alice@localhost/desk"));
     assert_eq!(
         got.get_child("widget", "urn:example:x").unwrap(),
@@ -264,17 +270,17 @@ fn presence_reaches_own_resources_and_directed_targets_hear_unavailable() {
     let (mut alice, mut a) = login(&env, "alice", "secret", "desk");
     let (mut bob, mut b) = login(&env, "bob", "hunter2", "phone");
     alice.handle(Input::Element(el("<presence xmlns='jabber:client'/>")));
-    let own = a.rx.try_recv().unwrap();
+    let own = recv(&mut a);
     assert_eq!(xml::attr(&own, "to"), Some("alice@localhost/desk"));
     bob.handle(Input::Element(el(
         "<presence xmlns='jabber:client' to='alice@localhost/desk'/>",
     )));
-    let directed = a.rx.try_recv().unwrap();
+    let directed = recv(&mut a);
     assert_eq!(xml::attr(&directed, "from"), Some("bob@localhost/phone"));
     bob.handle(Input::Element(el("<presence xmlns='jabber:client'/>")));
     while b.rx.try_recv().is_ok() {}
     bob.end();
-    let gone = a.rx.try_recv().unwrap();
+    let gone = recv(&mut a);
     assert_eq!(xml::attr(&gone, "type"), Some("unavailable"));
     assert_eq!(xml::attr(&gone, "from"), Some("bob@localhost/phone"));
     let Mailbox { rx: _, kill: _ } = b;

@@ -27,6 +27,8 @@ enum Dest {
     Server,
     Account(BareJid),
     Session(FullJid),
+    /// The MUC service, a room or an occupant.
+    Muc,
     Remote,
 }
 
@@ -66,6 +68,19 @@ impl Routing {
             }
         };
         let dest = classify(env, to.as_ref());
+        if let Dest::Muc = dest {
+            if stanza.name() == "presence" {
+                // Joining is directed presence: remember it so a dropped session leaves.
+                let to = to.clone().expect("MUC destinations have an address");
+                match attr(&stanza, "type") {
+                    None => self.directed.insert(to),
+                    Some(_) => self.directed.remove(&to),
+                };
+            }
+            env.muc
+                .dispatch(&env.router, env.muc.handle(&self.jid, stanza));
+            return Vec::new();
+        }
         match stanza.name() {
             "message" => self.message(env, stanza, dest),
             "presence" => self.presence(env, stanza, to, dest),
@@ -76,17 +91,18 @@ impl Routing {
     /// Tells everyone who saw us available that we are gone, and leaves the router.
     pub fn end(self, env: &Env, session_id: u64) {
         env.router.unbind(&self.jid, session_id);
-        if !self.available {
-            return;
-        }
-        let bare = self.jid.to_bare();
+        // Directed presence (rooms joined included) is undone even for a session that
+        // never announced itself available; its own resources only heard of it if it did.
         let mut targets: Vec<Jid> = self.directed.into_iter().collect();
-        targets.extend(
-            env.router
-                .resources(&bare)
-                .into_iter()
-                .map(|r| r.jid.into()),
-        );
+        if self.available {
+            let bare = self.jid.to_bare();
+            targets.extend(
+                env.router
+                    .resources(&bare)
+                    .into_iter()
+                    .map(|r| r.jid.into()),
+            );
+        }
         for to in targets {
             let p = element(
                 "presence",
@@ -97,7 +113,7 @@ impl Routing {
                     ("to", to.as_str()),
                 ],
             );
-            deliver_to_jid(env, &to, p);
+            deliver_to_jid(env, &self.jid, &to, p);
         }
     }
 
@@ -111,7 +127,7 @@ impl Routing {
 
     fn message(&mut self, env: &Env, stanza: Element, dest: Dest) -> Vec<Output> {
         let bare = match dest {
-            Dest::Server => return Vec::new(),
+            Dest::Server | Dest::Muc => return Vec::new(),
             Dest::Remote => {
                 return self.bounce(env, &stanza, StanzaErrorKind::RemoteServerNotFound)
             }
@@ -193,7 +209,7 @@ impl Routing {
                     self.directed.remove(&to);
                 }
                 // Presence to nobody is dropped silently (RFC 6121 §4.6.3).
-                deliver_to_jid(env, &to, stanza);
+                deliver_to_jid(env, &self.jid, &to, stanza);
                 Vec::new()
             }
         }
@@ -201,7 +217,7 @@ impl Routing {
 
     fn end_directed(&mut self, env: &Env, unavailable: &Element) {
         for to in std::mem::take(&mut self.directed) {
-            deliver_to_jid(env, &to, addressed(unavailable, to.as_str()));
+            deliver_to_jid(env, &self.jid, &to, addressed(unavailable, to.as_str()));
         }
     }
 
@@ -218,6 +234,7 @@ impl Routing {
                 self.bounce(env, &stanza, StanzaErrorKind::RemoteServerNotFound)
             }
             Dest::Remote => Vec::new(),
+            Dest::Muc => unreachable!("handled before dispatch on kind"),
             Dest::Session(full) => match env.router.deliver_full(&full, stanza.clone()) {
                 Ok(()) => Vec::new(),
                 Err(_) if request => self.bounce(env, &stanza, StanzaErrorKind::ServiceUnavailable),
@@ -269,6 +286,9 @@ fn classify(env: &Env, to: Option<&Jid>) -> Dest {
         return Dest::Server;
     };
     let domain = to.domain().as_str();
+    if domain == env.muc.domain() {
+        return Dest::Muc;
+    }
     let local = domain == env.domain || Some(domain) == env.guest_domain.as_deref();
     if !local {
         return Dest::Remote;
@@ -295,7 +315,11 @@ fn message_targets(resources: Vec<Resource>) -> Vec<Resource> {
     }
 }
 
-fn deliver_to_jid(env: &Env, to: &Jid, stanza: Element) {
+fn deliver_to_jid(env: &Env, from: &FullJid, to: &Jid, stanza: Element) {
+    if to.domain().as_str() == env.muc.domain() {
+        env.muc.dispatch(&env.router, env.muc.handle(from, stanza));
+        return;
+    }
     match to.clone().try_into_full() {
         Ok(full) => {
             let _ = env.router.deliver_full(&full, stanza);

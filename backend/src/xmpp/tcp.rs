@@ -121,7 +121,7 @@ where
 async fn drive(
     conn: &mut Conn,
     session: &mut Session,
-    rx: &mut tokio::sync::mpsc::Receiver<minidom::Element>,
+    rx: &mut tokio::sync::mpsc::Receiver<super::router::Outbound>,
     xmpp: &Xmpp,
 ) -> Stop {
     let limits = &xmpp.limits;
@@ -199,10 +199,10 @@ async fn drive(
             }
             Some(first) = rx.recv() => {
                 // Batch what is already queued into one write.
-                let mut text = xml::render(&first);
+                let mut text = first.render();
                 while text.len() < 64 * 1024 {
                     match rx.try_recv() {
-                        Ok(e) => text.push_str(&xml::render(&e)),
+                        Ok(e) => text.push_str(&e.render()),
                         Err(_) => break,
                     }
                 }

@@ -24,11 +24,14 @@ fn server(max_stanza: usize, tls_dir: Option<&std::path::Path>) -> Arc<Xmpp> {
     };
     let acceptor = tls_dir
         .map(|d| tls::acceptor(None, d, &["localhost".into(), "guest.localhost".into()]).unwrap());
-    Arc::new(Xmpp::new(
+    let store = Arc::new(store);
+    let xmpp = Xmpp::new(
         &config,
-        Arc::new(store) as Arc<dyn AccountStore>,
+        store.clone() as Arc<dyn AccountStore>,
+        store,
         acceptor,
-    ))
+    );
+    Arc::new(xmpp.unwrap())
 }
 
 /// A client end that reads until it has seen a marker.

@@ -93,9 +93,9 @@ async fn connection(
                 )))],
             },
             Some(first) = rx.recv() => {
-                let mut batch = vec![Output::Send(xml::render(&first))];
+                let mut batch = vec![Output::Send(first.render())];
                 while let Ok(e) = rx.try_recv() {
-                    batch.push(Output::Send(xml::render(&e)));
+                    batch.push(Output::Send(e.render()));
                     if batch.len() >= 64 { break; }
                 }
                 batch
