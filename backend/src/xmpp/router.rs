@@ -23,6 +23,9 @@ pub enum Outbound {
         to: String,
         stanza: Arc<Rendered>,
     },
+    /// Several stanzas that arrive together (a joiner's view of a room) and so take one
+    /// place in the queue: a burst the server produces must not count as a slow reader.
+    Batch(Vec<Outbound>),
 }
 
 /// A stanza serialised without a `to` attribute, and where to insert one.
@@ -44,9 +47,18 @@ impl Rendered {
 }
 
 impl Outbound {
+    /// Each stanza's XML text, in order (one per WebSocket frame).
+    pub fn render_each(&self, out: &mut Vec<String>) {
+        match self {
+            Outbound::Batch(items) => items.iter().for_each(|i| i.render_each(out)),
+            other => out.push(other.render()),
+        }
+    }
+
     /// The XML text for the wire.
     pub fn render(&self) -> String {
         match self {
+            Outbound::Batch(items) => items.iter().map(Outbound::render).collect(),
             Outbound::Element(e) => super::xml::render(e),
             Outbound::Shared { to, stanza } => {
                 let to = super::xml::escape(to);

@@ -93,12 +93,15 @@ async fn connection(
                 )))],
             },
             Some(first) = rx.recv() => {
-                let mut batch = vec![Output::Send(first.render())];
-                while let Ok(e) = rx.try_recv() {
-                    batch.push(Output::Send(e.render()));
-                    if batch.len() >= 64 { break; }
+                let mut texts = Vec::new();
+                first.render_each(&mut texts);
+                while texts.len() < 64 {
+                    match rx.try_recv() {
+                        Ok(e) => e.render_each(&mut texts),
+                        Err(_) => break,
+                    }
                 }
-                batch
+                texts.into_iter().map(Output::Send).collect()
             }
             reason = kill.fired() => vec![Output::Close(Some(reason))],
             _ = sleep_until(auth_deadline), if !session.is_authenticated() => {

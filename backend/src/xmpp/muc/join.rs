@@ -8,6 +8,7 @@ use super::archive::{delayed, HistoryRequest};
 use super::room::{deliver, error, now, presence_payload, Occupant, Room, Show};
 use super::types::{Affiliation, Delivery, NS_MUC};
 use crate::xmpp::error::StanzaErrorKind;
+use crate::xmpp::router::Outbound;
 use crate::xmpp::xml::{element, NS_CLIENT};
 
 type Check = fn(&Room, &BareJid, &str, &Element) -> Result<(), StanzaErrorKind>;
@@ -88,15 +89,20 @@ pub fn join(room: &mut Room, from: &FullJid, nick: &str, p: &Element, out: &mut 
         occupant_id: room.occupant_id(&who),
         payload: presence_payload(p),
     };
-    // The joiner first sees who is here (those whose presence the room broadcasts).
+    // The joiner first sees who is here (those whose presence the room broadcasts), as one
+    // batch: a big room's roster must not look like a client failing to read.
     let with_jids = room.sees_jids(&occupant);
-    for o in room.occupants.values() {
-        if room.config.presence_broadcast.contains(&o.role) {
-            out.push(deliver(
-                from,
-                room.presence_of(o, &Show::default(), with_jids),
-            ));
-        }
+    let roster: Vec<Outbound> = room
+        .occupants
+        .values()
+        .filter(|o| room.config.presence_broadcast.contains(&o.role))
+        .map(|o| deliver(from, room.presence_of(o, &Show::default(), with_jids)).stanza)
+        .collect();
+    if !roster.is_empty() {
+        out.push(Delivery {
+            to: from.clone(),
+            stanza: Outbound::Batch(roster),
+        });
     }
     let codes: &[u16] = if created { &[201] } else { &[] };
     room.occupants.insert(nick.to_string(), occupant);
@@ -114,13 +120,17 @@ pub fn join(room: &mut Room, from: &FullJid, nick: &str, p: &Element, out: &mut 
     }
     let req = HistoryRequest::from_join(p);
     let room_jid = room.jid.to_string();
-    for item in room
+    let mut catch_up: Vec<Outbound> = room
         .archive
         .history(room.config.history_length, &req, now())
-    {
-        out.push(deliver(from, delayed(item, &room_jid)));
-    }
-    out.push(deliver(from, subject_message(room)));
+        .into_iter()
+        .map(|item| deliver(from, delayed(item, &room_jid)).stanza)
+        .collect();
+    catch_up.push(deliver(from, subject_message(room)).stanza);
+    out.push(Delivery {
+        to: from.clone(),
+        stanza: Outbound::Batch(catch_up),
+    });
 }
 
 /// The subject as a joiner gets it: always sent, empty when unset (§7.2.15).

@@ -24,13 +24,13 @@ fn jid(s: &str) -> FullJid {
 fn send(muc: &Muc, from: &str, xml: &str) -> Vec<(String, Element)> {
     let mut e: Element = xml.parse().unwrap();
     crate::xmpp::xml::set_attr(&mut e, "from", from);
-    muc.handle(&jid(from), e)
-        .into_iter()
-        .map(|d| {
-            let el: Element = d.stanza.render().parse().unwrap();
-            (d.to.to_string(), el)
-        })
-        .collect()
+    let mut out = Vec::new();
+    for d in muc.handle(&jid(from), e) {
+        let mut texts = Vec::new();
+        d.stanza.render_each(&mut texts);
+        out.extend(texts.iter().map(|t| (d.to.to_string(), t.parse().unwrap())));
+    }
+    out
 }
 
 fn codes(p: &Element) -> Vec<String> {
@@ -268,7 +268,9 @@ fn a_slow_occupant_is_removed_and_the_room_carries_on() {
     }
     let mut got = Vec::new();
     while let Ok(o) = ma.rx.try_recv() {
-        got.push(o.render().parse::<Element>().unwrap());
+        let mut texts = Vec::new();
+        o.render_each(&mut texts);
+        got.extend(texts.iter().map(|t| t.parse::<Element>().unwrap()));
     }
     let bodies = got
         .iter()
