@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test lint build unit interop clean
+.PHONY: run test lint build unit interop bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
 run:
@@ -32,6 +32,11 @@ unit: build
 ## Third-party clients: slixmpp (Python) over TCP+STARTTLS, strophe.js (Node) over WebSocket.
 interop: build
 	LECTERN_BIN=$(BIN_DEBUG) bash tests/interop/run.sh
+
+## MUC fan-out and join benchmarks: Lectern, Prosody and ejabberd side by side, written to
+## docs/BENCHMARKS.md (installs prosody and ejabberd from Debian; QUICK=1 for a short run).
+bench:
+	bash bench/run.sh
 
 clean:
 	$(CARGO) clean
