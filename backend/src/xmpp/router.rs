@@ -213,9 +213,14 @@ impl Router {
     }
 
     pub fn find(&self, jid: &FullJid) -> Option<Resource> {
-        self.resources(&jid.to_bare())
-            .into_iter()
+        // Clone only the match: fan-out calls this once per recipient.
+        self.sessions
+            .read()
+            .unwrap()
+            .get(&jid.to_bare())?
+            .iter()
             .find(|r| r.jid == *jid)
+            .cloned()
     }
 
     pub fn session_count(&self) -> usize {
