@@ -148,6 +148,7 @@ impl Room {
         }
         if let Some(o) = self.occupants.get_mut(nick) {
             o.role = role;
+            o.invalidate();
         }
         let show = Show {
             reason,
@@ -179,6 +180,13 @@ impl Room {
             .count();
         if current == Affiliation::Owner && aff != Affiliation::Owner && owners == 1 {
             return Err(StanzaErrorKind::Conflict);
+        }
+        for o in self
+            .occupants
+            .values_mut()
+            .filter(|o| o.jid.to_bare() == target)
+        {
+            o.invalidate();
         }
         if aff == Affiliation::None {
             self.affiliations.remove(&target);
@@ -217,6 +225,7 @@ impl Room {
                 let role = self.default_role(aff);
                 if let Some(o) = self.occupants.get_mut(&nick) {
                     o.role = role;
+                    o.invalidate();
                 }
                 self.broadcast_presence(
                     &self.occupants[&nick],

@@ -82,13 +82,13 @@ pub fn join(room: &mut Room, from: &FullJid, nick: &str, p: &Element, out: &mut 
         return;
     }
     let created = room.locked && room.occupants.is_empty();
-    let occupant = Occupant {
-        nick: nick.to_string(),
-        jid: from.clone(),
-        role: room.default_role(room.affiliation(&who)),
-        occupant_id: room.occupant_id(&who),
-        payload: presence_payload(p),
-    };
+    let occupant = Occupant::new(
+        nick.to_string(),
+        from.clone(),
+        room.default_role(room.affiliation(&who)),
+        room.occupant_id(&who),
+        presence_payload(p),
+    );
     // The joiner first sees who is here (those whose presence the room broadcasts), as one
     // batch: a big room's roster must not look like a client failing to read.
     let with_jids = room.sees_jids(&occupant);
@@ -96,7 +96,10 @@ pub fn join(room: &mut Room, from: &FullJid, nick: &str, p: &Element, out: &mut 
         .occupants
         .values()
         .filter(|o| room.config.presence_broadcast.contains(&o.role))
-        .map(|o| deliver(from, room.presence_of(o, &Show::default(), with_jids)).stanza)
+        .map(|o| Outbound::Shared {
+            to: from.to_string(),
+            stanza: room.plain_presence(o, with_jids),
+        })
         .collect();
     if !roster.is_empty() {
         out.push(Delivery {

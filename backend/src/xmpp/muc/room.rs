@@ -3,7 +3,7 @@
 //! `admin` (roles, affiliations, owner form), `queries` (disco, MAM).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use jid::{BareJid, FullJid};
@@ -25,6 +25,33 @@ pub struct Occupant {
     pub occupant_id: String,
     /// The occupant's own presence children (show, status, caps…), re-broadcast as given.
     pub payload: Vec<Element>,
+    /// Its plain presence rendered once, without and with the real JID: a join sends every
+    /// occupant's presence to the joiner, so a lecture hall fills at the cost of copies.
+    cached: [OnceLock<Arc<Rendered>>; 2],
+}
+
+impl Occupant {
+    pub fn new(
+        nick: String,
+        jid: FullJid,
+        role: Role,
+        occupant_id: String,
+        payload: Vec<Element>,
+    ) -> Self {
+        Self {
+            nick,
+            jid,
+            role,
+            occupant_id,
+            payload,
+            cached: Default::default(),
+        }
+    }
+
+    /// Call after anything its presence shows has changed.
+    pub fn invalidate(&mut self) {
+        self.cached = Default::default();
+    }
 }
 
 pub struct Room {
@@ -51,6 +78,17 @@ pub struct Show<'a> {
     pub reason: Option<&'a str>,
     /// Extra element inside `<x/>`, e.g. `<destroy/>`.
     pub extra: Option<Element>,
+}
+
+impl Show<'_> {
+    /// Nothing but the occupant's current state: the form every roster copy takes.
+    fn is_plain(&self) -> bool {
+        !self.unavailable
+            && self.codes.is_empty()
+            && self.new_nick.is_none()
+            && self.reason.is_none()
+            && self.extra.is_none()
+    }
 }
 
 impl Room {
@@ -164,6 +202,19 @@ impl Room {
         p
     }
 
+    /// `o`'s plain presence, rendered at most once while it stays the same.
+    pub fn plain_presence(&self, o: &Occupant, with_jid: bool) -> Arc<Rendered> {
+        o.cached[usize::from(with_jid)]
+            .get_or_init(|| {
+                Arc::new(Rendered::new(&self.presence_of(
+                    o,
+                    &Show::default(),
+                    with_jid,
+                )))
+            })
+            .clone()
+    }
+
     /// Sends `o`'s presence to everyone who should see it, and to `o` itself with 110.
     /// Others see it only when the room broadcasts presence of `o`'s role.
     pub fn broadcast_presence(&self, o: &Occupant, show: &Show, out: &mut Vec<Delivery>) {
@@ -188,13 +239,14 @@ impl Room {
             } else {
                 &mut without
             };
+            let sees = self.sees_jids(other);
             let shared = slot
                 .get_or_insert_with(|| {
-                    Arc::new(Rendered::new(&self.presence_of(
-                        o,
-                        show,
-                        self.sees_jids(other),
-                    )))
+                    if show.is_plain() {
+                        self.plain_presence(o, sees)
+                    } else {
+                        Arc::new(Rendered::new(&self.presence_of(o, show, sees)))
+                    }
                 })
                 .clone();
             out.push(Delivery {
@@ -235,6 +287,7 @@ impl Room {
                 let payload = presence_payload(&p);
                 if let Some(o) = self.occupants.get_mut(&cur) {
                     o.payload = payload;
+                    o.invalidate();
                 }
                 let o = &self.occupants[&cur];
                 self.broadcast_presence(o, &Show::default(), out);
@@ -269,6 +322,7 @@ impl Room {
         self.broadcast_presence(&o, &gone, out);
         o.nick = new.to_string();
         o.payload = presence_payload(p);
+        o.invalidate();
         debug_assert_eq!(o.jid, *from);
         self.occupants.insert(new.to_string(), o);
         let o = &self.occupants[new];

@@ -166,6 +166,15 @@ fn moderation_voice_kick_and_ban() {
     assert!(out
         .iter()
         .any(|(t, e)| t == "bob@localhost/b" && item(e, "role") == Some("visitor")));
+    // A later joiner sees the new role: cached presence renders follow changes.
+    let carol = join(&muc, "carol@localhost/c", "Carol");
+    let bob_seen = carol
+        .iter()
+        .find(|(t, e)| {
+            t == "carol@localhost/c" && attr(e, "from") == Some("physics@conference.localhost/Bob")
+        })
+        .unwrap();
+    assert_eq!(item(&bob_seen.1, "role"), Some("visitor"));
     // Unmoderated rooms let visitors speak only if moderation is on: turn it on.
     send(&muc, "alice@localhost/a", &format!("<iq xmlns='jabber:client' type='set' id='c' to='{ROOM}'><query xmlns='{NS_MUC_OWNER}'><x xmlns='jabber:x:data' type='submit'><field var='muc#roomconfig_moderatedroom'><value>1</value></field></x></query></iq>"));
     let refused = send(
