@@ -22,6 +22,9 @@ pub enum StreamErrorKind {
     NotWellFormed(String),
     #[error("policy-violation: {0}")]
     PolicyViolation(String),
+    /// The connection's outbound queue overflowed: it stopped reading.
+    #[error("policy-violation: outbound queue full")]
+    QueueOverflow,
     #[error("restricted-xml: {0}")]
     RestrictedXml(String),
     #[error("system-shutdown")]
@@ -44,7 +47,7 @@ impl StreamErrorKind {
             InvalidNamespace => "invalid-namespace",
             NotAuthorized => "not-authorized",
             NotWellFormed(_) => "not-well-formed",
-            PolicyViolation(_) => "policy-violation",
+            PolicyViolation(_) | QueueOverflow => "policy-violation",
             RestrictedXml(_) => "restricted-xml",
             SystemShutdown => "system-shutdown",
             UnsupportedStanzaType(_) => "unsupported-stanza-type",
@@ -63,6 +66,8 @@ impl StreamErrorKind {
             UnsupportedStanzaType(t) => Some(format!("unexpected element {t}")),
             Conflict => Some("replaced by a new session for the same resource".into()),
             ConnectionTimeout => Some("no authentication in time".into()),
+            QueueOverflow => Some("outbound queue full: the client stopped reading".into()),
+            SystemShutdown => Some("the server is shutting down".into()),
             _ => None,
         }
     }

@@ -44,6 +44,13 @@ pub struct Xmpp {
 }
 
 impl Xmpp {
+    /// Rooms announce the shutdown (332), then every stream ends with `system-shutdown`.
+    pub fn shutdown(&self) {
+        let env = &self.env;
+        env.muc.dispatch(&env.router, env.muc.shutdown());
+        env.router.shutdown();
+    }
+
     pub fn new(
         config: &Config,
         accounts: Arc<dyn AccountStore>,

@@ -93,6 +93,11 @@ impl Kill {
         self.notify.notify_one();
     }
 
+    /// Why the connection was told to close, if it was.
+    pub fn reason(&self) -> Option<StreamErrorKind> {
+        self.reason.lock().unwrap().clone()
+    }
+
     /// Resolves once [`Kill::fire`] was called (even before this was awaited).
     pub async fn fired(&self) -> StreamErrorKind {
         loop {
@@ -135,6 +140,10 @@ pub fn mailbox(capacity: usize) -> (SessionHandle, Mailbox) {
 impl SessionHandle {
     pub fn kill(&self, reason: StreamErrorKind) {
         self.kill.fire(reason);
+    }
+
+    pub fn kill_reason(&self) -> Option<StreamErrorKind> {
+        self.kill.reason()
     }
 }
 
@@ -223,6 +232,15 @@ impl Router {
             .cloned()
     }
 
+    /// Tells every connection the server is going away (`system-shutdown`).
+    pub fn shutdown(&self) {
+        for list in self.sessions.read().unwrap().values() {
+            for r in list {
+                r.handle.kill(StreamErrorKind::SystemShutdown);
+            }
+        }
+    }
+
     pub fn session_count(&self) -> usize {
         self.sessions.read().unwrap().values().map(Vec::len).sum()
     }
@@ -235,9 +253,7 @@ impl Router {
             Err(mpsc::error::TrySendError::Full(_)) => {
                 tracing::warn!(jid = %to.jid, "outbound queue full; disconnecting a client that stopped reading");
                 self.unbind(&to.jid, to.handle.id);
-                to.handle.kill(StreamErrorKind::PolicyViolation(
-                    "outbound queue full: the client stopped reading".into(),
-                ));
+                to.handle.kill(StreamErrorKind::QueueOverflow);
                 Err(Undeliverable::Overflow)
             }
         }
@@ -293,10 +309,7 @@ mod tests {
             router.deliver_full(&slow, msg()),
             Err(Undeliverable::Overflow)
         );
-        assert!(matches!(
-            m1.kill.fired().await,
-            StreamErrorKind::PolicyViolation(_)
-        ));
+        assert_eq!(m1.kill.fired().await, StreamErrorKind::QueueOverflow);
         assert_eq!(
             router.deliver_full(&slow, msg()),
             Err(Undeliverable::Offline)

@@ -129,7 +129,8 @@ impl Session {
     /// Called once when the connection ends, however it ends.
     pub fn end(&mut self) {
         if let Phase::Bound(routing) = std::mem::replace(&mut self.phase, Phase::Closed) {
-            routing.end(&self.env, self.handle.id);
+            let unreachable = self.handle.kill_reason() == Some(StreamErrorKind::QueueOverflow);
+            routing.end(&self.env, self.handle.id, unreachable);
         }
         self.phase = Phase::Closed;
     }

@@ -89,8 +89,14 @@ impl Routing {
     }
 
     /// Tells everyone who saw us available that we are gone, and leaves the router.
-    pub fn end(self, env: &Env, session_id: u64) {
+    /// `unreachable`: the session was dropped for not reading; its rooms say so (307/333).
+    pub fn end(self, env: &Env, session_id: u64, unreachable: bool) {
         env.router.unbind(&self.jid, session_id);
+        if unreachable {
+            // Whichever of this and the room's own fan-out gets there first removes it.
+            env.muc
+                .dispatch(&env.router, env.muc.remove_unreachable(&self.jid));
+        }
         // Directed presence (rooms joined included) is undone even for a session that
         // never announced itself available; its own resources only heard of it if it did.
         let mut targets: Vec<Jid> = self.directed.into_iter().collect();

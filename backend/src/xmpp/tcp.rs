@@ -55,23 +55,31 @@ struct Conn {
     kill: Arc<Kill>,
     header_sent: bool,
     last_write: Instant,
+    /// Stanzas to write before the closing error.
+    farewell: String,
 }
 
 impl Conn {
     async fn write(&mut self, data: &[u8]) -> Result<(), Stop> {
         let kill = self.kill.clone();
         let io = &mut self.io;
+        let cut_short = async {
+            if kill.fired().await == StreamErrorKind::SystemShutdown {
+                // Goodbyes at shutdown get a little time instead of being cut off.
+                sleep(Duration::from_secs(2)).await;
+            }
+        };
         tokio::select! {
             r = async { io.write_all(data).await?; io.flush().await } => {
                 self.last_write = Instant::now();
                 r.map_err(|_| Stop::Gone)
             }
-            _ = kill.fired() => Err(Stop::Gone),
+            _ = cut_short => Err(Stop::Gone),
         }
     }
 
     async fn close(&mut self, error: Option<StreamErrorKind>, domain: &str) {
-        let mut out = String::new();
+        let mut out = std::mem::take(&mut self.farewell);
         if let Some(e) = &error {
             if !self.header_sent {
                 out.push_str(&header(&super::sasl::random_id(), domain));
@@ -110,6 +118,7 @@ where
         kill: kill.clone(),
         header_sent: false,
         last_write: Instant::now(),
+        farewell: String::new(),
     };
     let stop = drive(&mut conn, &mut session, &mut rx, &xmpp).await;
     session.end();
@@ -210,7 +219,15 @@ async fn drive(
                     return s;
                 }
             }
-            reason = conn.kill.fired() => return Stop::Close(Some(reason)),
+            reason = conn.kill.fired() => {
+                if reason == StreamErrorKind::SystemShutdown {
+                    // Say goodbye with what is queued (rooms announce their shutdown).
+                    while let Ok(o) = rx.try_recv() {
+                        conn.farewell.push_str(&o.render());
+                    }
+                }
+                return Stop::Close(Some(reason));
+            }
             _ = sleep_until(auth_deadline), if !session.is_authenticated() => {
                 return Stop::Close(Some(StreamErrorKind::ConnectionTimeout));
             }

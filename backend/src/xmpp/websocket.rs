@@ -103,7 +103,17 @@ async fn connection(
                 }
                 texts.into_iter().map(Output::Send).collect()
             }
-            reason = kill.fired() => vec![Output::Close(Some(reason))],
+            reason = kill.fired() => {
+                let mut farewell = Vec::new();
+                if reason == StreamErrorKind::SystemShutdown {
+                    while let Ok(o) = rx.try_recv() {
+                        o.render_each(&mut farewell);
+                    }
+                }
+                let mut outs: Vec<Output> = farewell.into_iter().map(Output::Send).collect();
+                outs.push(Output::Close(Some(reason)));
+                outs
+            }
             _ = sleep_until(auth_deadline), if !session.is_authenticated() => {
                 vec![Output::Close(Some(StreamErrorKind::ConnectionTimeout))]
             }
@@ -132,9 +142,15 @@ async fn connection(
                 }
             };
             // A full socket here blocks only this task; the router already moved on.
-            let sent = tokio::select! {
-                r = ws.text(text) => r.is_ok(),
-                _ = kill.fired() => false,
+            let sent = if kill.reason() == Some(StreamErrorKind::SystemShutdown) {
+                let farewell =
+                    tokio::time::timeout(std::time::Duration::from_secs(2), ws.text(text));
+                matches!(farewell.await, Ok(Ok(())))
+            } else {
+                tokio::select! {
+                    r = ws.text(text) => r.is_ok(),
+                    _ = kill.fired() => false,
+                }
             };
             if !sent {
                 closing = Some(None);

@@ -282,11 +282,22 @@ impl Room {
             Some("cancel") => Ok(None),
             Some("submit") => {
                 let was_persistent = self.config.persistent;
+                let was_whois_anyone = self.config.whois_anyone;
                 self.config
                     .apply(x)
                     .map_err(|_| StanzaErrorKind::NotAcceptable)?;
-                self.locked = false;
+                let was_locked = std::mem::replace(&mut self.locked, false);
                 self.dirty = self.config.persistent || was_persistent;
+                if !was_locked {
+                    // §10.2.1: occupants hear of the change (104), and of privacy changes.
+                    let mut codes = vec![104];
+                    match (was_whois_anyone, self.config.whois_anyone) {
+                        (false, true) => codes.push(172),
+                        (true, false) => codes.push(173),
+                        _ => {}
+                    }
+                    self.announce(&codes, out);
+                }
                 if self.config.members_only {
                     let outsiders: Vec<String> = self
                         .occupants
@@ -308,6 +319,27 @@ impl Room {
                 Ok(None)
             }
             _ => Err(StanzaErrorKind::BadRequest),
+        }
+    }
+
+    /// A status message from the room itself to every occupant.
+    fn announce(&self, codes: &[u16], out: &mut Vec<Delivery>) {
+        let mut x = Element::bare("x", NS_MUC_USER);
+        for code in codes {
+            x.append_child(element(
+                "status",
+                NS_MUC_USER,
+                &[("code", &code.to_string())],
+            ));
+        }
+        let mut m = element(
+            "message",
+            crate::xmpp::xml::NS_CLIENT,
+            &[("type", "groupchat"), ("from", self.jid.as_str())],
+        );
+        m.append_child(x);
+        for o in self.occupants.values() {
+            out.push(deliver(&o.jid, m.clone()));
         }
     }
 

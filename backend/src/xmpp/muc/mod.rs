@@ -244,6 +244,24 @@ impl Muc {
         out.push(deliver(from, xml::iq_result(iq, &self.domain, Some(reply))));
     }
 
+    /// The server is stopping: every occupant leaves with status 332 (XEP-0045 §9.6 note).
+    pub fn shutdown(&self) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        let rooms: Vec<Arc<Mutex<Room>>> = self.rooms.read().unwrap().values().cloned().collect();
+        for room in rooms {
+            let mut r = room.lock().unwrap();
+            let nicks: Vec<String> = r.occupants.keys().cloned().collect();
+            for nick in nicks {
+                let show = Show {
+                    codes: &[332],
+                    ..Default::default()
+                };
+                r.remove(&nick, &show, &mut out);
+            }
+        }
+        out
+    }
+
     /// Takes a real JID that cannot be reached out of every room it is in.
     pub fn remove_unreachable(&self, jid: &FullJid) -> Vec<Delivery> {
         let mut out = Vec::new();

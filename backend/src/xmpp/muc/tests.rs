@@ -293,3 +293,39 @@ fn a_slow_occupant_is_removed_and_the_room_carries_on() {
     assert_eq!(codes(gone), ["307", "333"]);
     assert!(ma.rx.try_recv().is_err());
 }
+
+#[test]
+fn config_changes_are_announced_and_shutdown_says_332() {
+    let muc = room_with_two();
+    let form = "<field var='muc#roomconfig_whois'><value>anyone</value></field>";
+    let out = send(
+        &muc,
+        "alice@localhost/a",
+        &format!("<iq xmlns='jabber:client' type='set' id='c' to='{ROOM}'><query xmlns='{NS_MUC_OWNER}'><x xmlns='jabber:x:data' type='submit'>{form}</x></query></iq>"),
+    );
+    let notices: Vec<&(String, Element)> =
+        out.iter().filter(|(_, e)| e.name() == "message").collect();
+    assert_eq!(notices.len(), 2, "both occupants hear of it");
+    assert_eq!(codes(&notices[0].1), ["104", "172"]);
+    let mut bye: Vec<(String, Vec<String>)> = Vec::new();
+    for d in muc.shutdown() {
+        let e: Element = d.stanza.render().parse().unwrap();
+        if d.to.to_string() == attr(&e, "to").unwrap() && codes(&e).contains(&"110".to_string()) {
+            bye.push((d.to.to_string(), codes(&e)));
+        }
+    }
+    bye.sort();
+    assert_eq!(
+        bye,
+        [
+            (
+                "alice@localhost/a".to_string(),
+                vec!["332".to_string(), "110".to_string()]
+            ),
+            (
+                "bob@localhost/b".to_string(),
+                vec!["332".to_string(), "110".to_string()]
+            ),
+        ]
+    );
+}
