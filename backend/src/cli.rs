@@ -1,4 +1,4 @@
-//! The command line: `serve`, `user add|del`, `config example`.
+//! The command line: `serve`, `user add|del`, `convert`, `config example`.
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::admin::{self, Request};
 use crate::config::{Config, ConfigError, Overrides};
+use crate::documents::{self, DocError, Limits};
 use crate::serve::{self, ServeError};
 use crate::store::{SledStore, StoreError};
 
@@ -30,6 +31,8 @@ pub enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Convert a document (PDF or image) into pages and a manifest, as an upload would be
+    Convert(ConvertArgs),
     /// Configuration helpers
     Config {
         #[command(subcommand)]
@@ -54,6 +57,24 @@ pub enum UserAction {
         #[command(flatten)]
         where_: Location,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The document to convert
+    file: PathBuf,
+    /// Output directory (laid out like <data>/documents/<id>/)
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Instead of converting, compare PNG/JPEG/WebP encoding time and size on the first N pages
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3")]
+    measure: Option<usize>,
+    /// Most pages accepted [default: 1000]
+    #[arg(long)]
+    max_pages: Option<usize>,
+    /// Seconds one page may take to render [default: 30]
+    #[arg(long)]
+    page_timeout: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,7 +114,25 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::User { action } => user(action),
+        Command::Convert(args) => convert(args),
     }
+}
+
+fn convert(args: ConvertArgs) -> Result<(), CliError> {
+    let mut config = Config::default();
+    config.max_pages = args.max_pages.unwrap_or(config.max_pages);
+    config.page_timeout = args.page_timeout.unwrap_or(config.page_timeout);
+    let limits = Limits::from_config(&config);
+    let failed = |e: DocError| CliError::Failed(format!("{}: {e}", args.file.display()));
+    if let Some(pages) = args.measure {
+        return documents::convert::measure(&args.file, pages, &limits).map_err(failed);
+    }
+    let out = args
+        .out
+        .as_deref()
+        .ok_or_else(|| CliError::Failed("--out DIR is required".into()))?;
+    documents::convert::convert(&args.file, out, &limits).map_err(failed)?;
+    Ok(())
 }
 
 fn user(action: UserAction) -> Result<(), CliError> {

@@ -28,6 +28,10 @@ pub struct Config {
     pub keepalive: u64,
     pub rate_limit: u64,
     pub rate_burst: u64,
+    pub max_upload_size: u64,
+    pub max_pages: usize,
+    pub page_timeout: u64,
+    pub render_workers: usize,
 }
 
 /// Every configuration key with its meaning; the example config is generated from this.
@@ -86,6 +90,23 @@ pub const FIELDS: &[(&str, &str)] = &[
         "rate_burst",
         "Inbound burst allowance in bytes before rate_limit applies.",
     ),
+    (
+        "max_upload_size",
+        "Largest document upload in bytes; a larger one is refused with 413 and nothing is kept.",
+    ),
+    (
+        "max_pages",
+        "Most pages a document may have; more is refused with 422.",
+    ),
+    (
+        "page_timeout",
+        "Seconds one page may take to render before it is shown as a \"could not be rendered\" \
+         placeholder.",
+    ),
+    (
+        "render_workers",
+        "Threads rendering one document's pages; 0 means one per CPU core.",
+    ),
 ];
 
 impl Default for Config {
@@ -105,6 +126,10 @@ impl Default for Config {
             keepalive: 60,
             rate_limit: 1024 * 1024,
             rate_burst: 4 * 1024 * 1024,
+            max_upload_size: 200 * 1000 * 1000,
+            max_pages: 1000,
+            page_timeout: 30,
+            render_workers: 0,
         }
     }
 }
@@ -148,6 +173,15 @@ pub struct Overrides {
     /// Seconds between whitespace keep-alives [default: 60]
     #[arg(long, env = "LECTERN_KEEPALIVE")]
     pub keepalive: Option<u64>,
+    /// Largest document upload in bytes [default: 200000000]
+    #[arg(long, env = "LECTERN_MAX_UPLOAD_SIZE")]
+    pub max_upload_size: Option<u64>,
+    /// Most pages per document [default: 1000]
+    #[arg(long, env = "LECTERN_MAX_PAGES")]
+    pub max_pages: Option<usize>,
+    /// Seconds one page may take to render [default: 30]
+    #[arg(long, env = "LECTERN_PAGE_TIMEOUT")]
+    pub page_timeout: Option<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +240,15 @@ impl Config {
         if let Some(v) = o.keepalive {
             c.keepalive = v;
         }
+        if let Some(v) = o.max_upload_size {
+            c.max_upload_size = v;
+        }
+        if let Some(v) = o.max_pages {
+            c.max_pages = v;
+        }
+        if let Some(v) = o.page_timeout {
+            c.page_timeout = v;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -235,6 +278,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "max_stanza_size >= 1024, outbound_queue > 0 and keepalive > 0 are required".into(),
             ));
+        }
+        if self.page_timeout == 0 {
+            return Err(ConfigError::Invalid("page_timeout must be > 0".into()));
         }
         Ok(())
     }

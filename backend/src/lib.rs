@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod admin;
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod http;
 pub mod serve;
 pub mod store;

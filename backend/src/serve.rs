@@ -4,6 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::documents::{Documents, Limits};
 use crate::store::{AccountStore, SledStore, StoreError};
 use crate::xmpp::{tcp, tls, Xmpp};
 use crate::{admin, http};
@@ -35,6 +36,12 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         source,
     })?;
     let store = Arc::new(SledStore::open(&config.data)?);
+    let docs = Documents::open(&config.data, Limits::from_config(&config)).map_err(|source| {
+        ServeError::DataDir {
+            path: config.data.join("documents"),
+            source,
+        }
+    })?;
     let accounts: Arc<dyn AccountStore> = store.clone();
     let names = vec![config.domain.clone(), config.guest_domain()];
     let configured = config.tls_cert.as_deref().zip(config.tls_key.as_deref());
@@ -78,7 +85,8 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             accounts,
             config.domain.clone(),
         ));
-        let server = http::server(http_listener, xmpp, xmpp_addr).map_err(ServeError::Runtime)?;
+        let server = http::server(http_listener, xmpp.clone(), xmpp_addr, Arc::new(docs))
+            .map_err(ServeError::Runtime)?;
         let handle = server.handle();
         {
             // Tests and scripts read these two lines to find the ports.
@@ -92,6 +100,9 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         tokio::spawn(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
+            xmpp.shutdown();
+            // Give connections a moment to write their goodbyes.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             handle.stop(true).await;
         });
         server.await.map_err(ServeError::Runtime)

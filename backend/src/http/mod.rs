@@ -1,4 +1,5 @@
-//! The HTTP side: status page (tera), and XMPP over WebSocket at `/xmpp-websocket`.
+//! The HTTP side: status page (tera), XMPP over WebSocket at `/xmpp-websocket`, and the
+//! documents API under `/api/documents` (see `documents.rs`).
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -7,7 +8,10 @@ use std::time::Instant;
 use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
 use tera::{Context, Tera};
 
+use crate::documents::Documents;
 use crate::xmpp::{websocket, Xmpp};
+
+mod documents;
 
 struct Status {
     tera: Tera,
@@ -20,6 +24,7 @@ pub fn server(
     listener: TcpListener,
     xmpp: Arc<Xmpp>,
     xmpp_addr: SocketAddr,
+    docs: Arc<Documents>,
 ) -> std::io::Result<Server> {
     let mut tera = Tera::default();
     tera.add_raw_template("status.html", include_str!("templates/status.html"))
@@ -30,10 +35,13 @@ pub fn server(
         xmpp_addr,
     });
     let xmpp = web::Data::new(xmpp);
+    let docs = web::Data::new(docs);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(status.clone())
             .app_data(xmpp.clone())
+            .app_data(docs.clone())
+            .configure(documents::routes)
             .route("/", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))
     })
