@@ -146,8 +146,9 @@ export async function startServer({ timeoutMs = 30000 } = {}) {
     return srv;
 }
 
-/** The slixmpp TCP client (tcp_echo_client.py), logged in as `jid`; echoes every message. */
-export async function startTcpEcho(srv, jid, password, { timeoutMs = 20000 } = {}) {
+/** The slixmpp TCP client (tcp_echo_client.py), logged in as `jid`; echoes every message
+ * (`extraArgs` e.g. ['--no-echo', '--presence'] for a MUC occupant). */
+export async function startTcpEcho(srv, jid, password, { timeoutMs = 20000, extraArgs = [] } = {}) {
     const proc = spawn(
         PYTHON,
         [
@@ -158,6 +159,7 @@ export async function startTcpEcho(srv, jid, password, { timeoutMs = 20000 } = {
             '--password', password,
             '--cafile', srv.cacert,
             '--lifetime', '100',
+            ...extraArgs,
         ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
     );

@@ -85,6 +85,7 @@ class Client:
         self.disconnected = False
         self.messages: list[slixmpp.Message] = []
         self.presences: list[slixmpp.Presence] = []
+        self.stanzas: list = []  # messages and presences together, in arrival order
         self._changed = asyncio.Event()
         loop = asyncio.get_running_loop()
         self._session: asyncio.Future = loop.create_future()
@@ -160,10 +161,12 @@ class Client:
 
     def _on_message(self, msg) -> None:
         self.messages.append(msg)
+        self.stanzas.append(msg)
         self._changed.set()
 
     def _on_presence(self, pres) -> None:
         self.presences.append(pres)
+        self.stanzas.append(pres)
         self._changed.set()
 
     # ---- actions ----------------------------------------------------------------------------
@@ -223,10 +226,14 @@ class Client:
     ) -> slixmpp.Presence:
         return await self._wait(self.presences, pred, what, timeout)
 
-    async def _wait(self, items: list, pred, what: str, timeout: float):
+    async def wait_stanza(self, pred: Callable, what: str, timeout: float = 10, since: int = 0):
+        """The first message or presence (in arrival order, from index `since`) matching `pred`."""
+        return await self._wait(self.stanzas, pred, what, timeout, since)
+
+    async def _wait(self, items: list, pred, what: str, timeout: float, since: int = 0):
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        seen = 0
+        seen = since
         while True:
             for item in items[seen:]:
                 if pred(item):

@@ -62,7 +62,7 @@ say "pytest (slixmpp over c2s TCP)"
 (cd "$HERE" && "$VENV/bin/python" -m pytest -v --no-header -c "$HERE/pytest.ini" --rootdir "$HERE" "$@") || status=1
 
 say "node --test (strophe.js over WebSocket)"
-(cd "$HERE" && node --test --test-reporter=spec strophe.test.mjs) || status=1
+(cd "$HERE" && node --test --test-reporter=spec strophe.test.mjs strophe_muc.test.mjs) || status=1
 
 if [ "$status" -eq 0 ]; then say "all interop suites passed"; else say "interop suites FAILED"; fi
 exit "$status"

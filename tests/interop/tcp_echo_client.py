@@ -9,10 +9,13 @@ It reports what happens as JSON lines on stdout:
     {"event": "sent", "id": ...}
     {"event": "failed", "error": ...}
 
-Every message it receives that is not an error is echoed to its sender: id + "-echo",
-body "echo: " + body (if any), and every child element that is not <body/>/<thread/>, re-sent.
+Every message it receives that is not an error is echoed to its sender (unless --no-echo): id +
+"-echo", body "echo: " + body (if any), and every child element that is not <body/>/<thread/>,
+re-sent. Message events also carry the whole stanza as "xml"; with --presence it reports
+presences too: {"event": "presence", "from": ..., "type": ..., "xml": ...}.
 Commands come as JSON lines on stdin: {"send": {"to", "id", "body", "payload"}} sends a message;
-{"quit": true} or end of input disconnects and exits 0. It exits by itself after --lifetime s.
+{"raw": "<presence .../>"} sends XML as is; {"quit": true} or end of input disconnects and exits 0.
+It exits by itself after --lifetime s.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ async def main() -> int:
     ap.add_argument("--password")
     ap.add_argument("--cafile", required=True)
     ap.add_argument("--lifetime", type=float, default=90)
+    ap.add_argument("--no-echo", dest="echo", action="store_false", help="only report messages")
+    ap.add_argument("--presence", action="store_true", help="report presences as well")
     a = ap.parse_args()
     # Stanza-level trace on stderr; the Node test shows it when a test fails.
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
@@ -76,8 +81,11 @@ async def main() -> int:
             type=msg.xml.get("type", "normal"),
             body=body,
             payloads=payloads,
+            xml=str(msg),
             **{"from": str(msg["from"]), "to": str(msg["to"])},
         )
+        if not a.echo:
+            return
         reply_body = f"echo: {body}" if body is not None else None
         c.xmpp.send_raw(
             message_xml(str(msg["from"]), f"{msg['id']}-echo", reply_body, payloads,
@@ -87,6 +95,15 @@ async def main() -> int:
 
     c.xmpp.add_event_handler("disconnected", lambda _r=None: emit(event="disconnected"))
     c.xmpp.register_handler(Callback("echo", MatchXPath(f"{{{CLIENT_NS}}}message"), on_message))
+    if a.presence:
+        c.xmpp.register_handler(
+            Callback(
+                "report-presence",
+                MatchXPath(f"{{{CLIENT_NS}}}presence"),
+                lambda p: emit(event="presence", type=p.xml.get("type", "available"), xml=str(p),
+                               **{"from": str(p["from"])}),
+            )
+        )  # fmt: skip
 
     try:
         await c.start(timeout=10)
@@ -112,6 +129,9 @@ async def main() -> int:
                 continue
             if cmd.get("quit"):
                 return
+            if "raw" in cmd:
+                c.xmpp.send_raw(cmd["raw"])
+                emit(event="sent-raw")
             if "send" in cmd:
                 s = cmd["send"]
                 payloads = [s["payload"]] if s.get("payload") else []

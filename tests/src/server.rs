@@ -356,6 +356,31 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Stop the server gracefully (SIGTERM, as an operator or service manager would) and
+    /// wait for it to exit, killing it if it takes longer than [`STARTUP_TIMEOUT`].
+    /// Returns whether it exited by itself.
+    pub fn stop(&mut self) -> bool {
+        if !self.is_running() {
+            return true;
+        }
+        let pid = self.child.id().to_string();
+        let out = Command::new("kill").args(["-TERM", &pid]).output();
+        assert!(
+            out.as_ref().is_ok_and(|o| o.status.success()),
+            "kill -TERM {pid} failed: {out:?}"
+        );
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
+        while Instant::now() < deadline {
+            if !self.is_running() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+
     /// `lectern user add local@localhost` against this server's data directory
     /// while it runs (goes through the admin socket); panics on failure.
     pub fn add_user(&self, local: &str, password: &str) {
