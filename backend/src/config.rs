@@ -121,7 +121,7 @@ impl Default for Config {
             tls_key: None,
             require_tls_on_loopback: false,
             max_stanza_size: 256 * 1024,
-            outbound_queue: 1024,
+            outbound_queue: 4096,
             auth_timeout: 30,
             keepalive: 60,
             rate_limit: 1024 * 1024,
@@ -164,7 +164,7 @@ pub struct Overrides {
     /// Largest stanza in bytes [default: 262144]
     #[arg(long, env = "LECTERN_MAX_STANZA_SIZE")]
     pub max_stanza_size: Option<usize>,
-    /// Stanzas queued per connection before it is dropped as not reading [default: 1024]
+    /// Stanzas queued per connection before it is dropped as not reading [default: 4096]
     #[arg(long, env = "LECTERN_OUTBOUND_QUEUE")]
     pub outbound_queue: Option<usize>,
     /// Seconds allowed to authenticate [default: 30]

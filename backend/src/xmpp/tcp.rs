@@ -199,6 +199,21 @@ async fn drive(
                         break;
                     }
                 }
+                // What this chunk queued for us (a sender's own echoes in a busy room) goes
+                // out now, not only when the mailbox branch next wins: a busy reader must not
+                // fill its own queue and be taken for a slow one.
+                let mut echo = String::new();
+                while echo.len() < 64 * 1024 {
+                    match rx.try_recv() {
+                        Ok(o) => echo.push_str(&o.render()),
+                        Err(_) => break,
+                    }
+                }
+                if !echo.is_empty() {
+                    if let Err(s) = conn.write(echo.as_bytes()).await {
+                        return s;
+                    }
+                }
                 let used = pending.len() - rest.len();
                 if consumed_all { pending.drain(..used); } else { pending.clear(); }
                 let pause = limiter.take(n, std::time::Instant::now());
