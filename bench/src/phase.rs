@@ -116,6 +116,53 @@ async fn base_rss(t: &Target) -> u64 {
     rss_kib(t.pid).unwrap_or(0)
 }
 
+/// `sender` if it is still connected, else a new sender that joined `room` (the server may
+/// disconnect a sender; the phase goes on and the record of the run that lost it says so).
+async fn live_sender(t: &Target, room: &str, sender: Conn, k: &mut usize) -> Result<Conn, String> {
+    if !sender.state.closed() {
+        return Ok(sender);
+    }
+    *k += 1;
+    let c = Conn::login(t.addr, &t.guest_domain).await?;
+    c.send(room::join_stanza(room, &format!("host{k}")).as_bytes())
+        .await?;
+    let start = std::time::Instant::now();
+    while !c.state.joined() {
+        if start.elapsed() > Duration::from_secs(30) || c.state.closed() {
+            return Err(format!(
+                "a new sender could not join: {:?}",
+                c.state.notes()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    eprintln!("the sender was disconnected; a new one joined as host{k}");
+    Ok(c)
+}
+
+/// S3: `p.s3_count` messages flat out to `receivers`.
+async fn flat_out(p: &Params, t: &Target, sender: &Conn, receivers: &[Conn], room: &str, tag: u32) {
+    wait_idle(t.pid, SETTLE).await;
+    let spec = FanoutSpec {
+        tag,
+        streams: vec![Stream {
+            size: S1.0,
+            rate: None,
+            count: p.s3_count,
+        }],
+        drain: Duration::from_secs(5),
+        limit: Duration::from_secs(120),
+        drain_limit: Duration::from_secs(120),
+    };
+    let o = fanout::run(sender, receivers, room, &spec, t.pid).await;
+    let load = format!("{} x {} B flat out", p.s3_count, S1.0);
+    let mut r = Record::new(&p.server, "S3", receivers.len(), load, "all").with_fanout(&o);
+    r.notes
+        .extend(room::collect_notes(std::slice::from_ref(sender), 2));
+    r.notes.extend(room::collect_notes(receivers, 3));
+    let _ = r.append(&p.out);
+}
+
 /// S1 and S2 at `small` and `large` receivers, S3 at `small`, memory at both sizes.
 pub async fn fanout_phase(
     p: &Params,
@@ -124,10 +171,12 @@ pub async fn fanout_phase(
     large: usize,
 ) -> Result<(), String> {
     let base = base_rss(t).await;
-    let sender = Conn::login(t.addr, &t.guest_domain).await?;
+    let mut sender = Conn::login(t.addr, &t.guest_domain).await?;
     let room = room_name(t, "fanout");
     room::create_room(&sender, &room, Broadcast::All).await?;
     let mut receivers: Vec<Conn> = Vec::new();
+    let mut senders = 0;
+    let bc = Broadcast::All;
     for (i, &n) in [small, large].iter().enumerate() {
         let (more, errors, _) =
             room::connect_many(t, n - receivers.len(), p.parallel, p.join_limit).await;
@@ -137,60 +186,19 @@ pub async fn fanout_phase(
         let first = receivers.len();
         receivers.extend(more);
         let joined = room::join_paced(&receivers[first..], first, &room, 50, p.join_limit).await;
-        eprintln!(
-            "[{}] {} of {} receivers joined",
-            p.server,
-            first + joined,
-            n
-        );
-        memory(
-            p,
-            t,
-            n,
-            receivers.iter().filter(|c| c.state.joined()).count(),
-            base,
-            Broadcast::All,
-        )
-        .await;
+        eprintln!("[{}] {} of {n} receivers joined", p.server, first + joined);
+        let in_room = receivers.iter().filter(|c| c.state.joined()).count();
+        memory(p, t, n, in_room, base, bc).await;
         let tag = 10 * (i as u32 + 1);
-        fanout_point(
-            p,
-            t,
-            &sender,
-            &receivers,
-            &room,
-            ("S1", tag + 1, &[S1]),
-            Broadcast::All,
-        )
-        .await;
-        fanout_point(
-            p,
-            t,
-            &sender,
-            &receivers,
-            &room,
-            ("S2", tag + 2, &[S2]),
-            Broadcast::All,
-        )
-        .await;
+        sender = live_sender(t, &room, sender, &mut senders).await?;
+        let point = ("S1", tag + 1, &[S1][..]);
+        fanout_point(p, t, &sender, &receivers, &room, point, bc).await;
+        sender = live_sender(t, &room, sender, &mut senders).await?;
+        let point = ("S2", tag + 2, &[S2][..]);
+        fanout_point(p, t, &sender, &receivers, &room, point, bc).await;
         if i == 0 {
-            wait_idle(t.pid, SETTLE).await;
-            let spec = FanoutSpec {
-                tag: tag + 3,
-                streams: vec![Stream {
-                    size: S1.0,
-                    rate: None,
-                    count: p.s3_count,
-                }],
-                drain: Duration::from_secs(5),
-                limit: Duration::from_secs(120),
-                drain_limit: Duration::from_secs(120),
-            };
-            let o = fanout::run(&sender, &receivers, &room, &spec, t.pid).await;
-            let load = format!("{} x {} B flat out", p.s3_count, S1.0);
-            let mut r = Record::new(&p.server, "S3", n, load, "all").with_fanout(&o);
-            r.notes.extend(room::collect_notes(&receivers, 3));
-            let _ = r.append(&p.out);
+            sender = live_sender(t, &room, sender, &mut senders).await?;
+            flat_out(p, t, &sender, &receivers, &room, tag + 3).await;
         }
     }
     Ok(())

@@ -45,8 +45,8 @@ fn limit(r: &Record) -> &'static str {
     let g = r.gen_cpu_pct.unwrap_or(0.0);
     let o = r.other_cpu_pct.unwrap_or(0.0);
     if s + g + o > 170.0 {
-        if o > 30.0 {
-            "both cores busy (other processes too)"
+        if o > s + g {
+            "machine busy with other processes"
         } else {
             "both cores busy"
         }
