@@ -221,11 +221,7 @@ impl Muc {
                 for room in rooms {
                     let r = room.lock().unwrap();
                     if r.config.public && !r.locked {
-                        let name = if r.config.name.is_empty() {
-                            r.jid.node().map(|n| n.to_string()).unwrap_or_default()
-                        } else {
-                            r.config.name.clone()
-                        };
+                        let name = r.display_name();
                         q.append_child(element(
                             "item",
                             NS_DISCO_ITEMS,

@@ -12,13 +12,18 @@ use crate::xmpp::error::StanzaErrorKind;
 use crate::xmpp::xml::{self, attr, element, NS_DISCO_INFO, NS_DISCO_ITEMS};
 
 impl Room {
-    pub fn disco_info(&self) -> Element {
-        let mut q = Element::bare("query", NS_DISCO_INFO);
-        let name = if self.config.name.is_empty() {
+    /// The configured name, or the room's local part when it has none.
+    pub fn display_name(&self) -> String {
+        if self.config.name.is_empty() {
             self.jid.node().map(|n| n.to_string()).unwrap_or_default()
         } else {
             self.config.name.clone()
-        };
+        }
+    }
+
+    pub fn disco_info(&self) -> Element {
+        let mut q = Element::bare("query", NS_DISCO_INFO);
+        let name = self.display_name();
         q.append_child(element(
             "identity",
             NS_DISCO_INFO,
