@@ -200,6 +200,13 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// A flag or variable that was given replaces the value from the file or the default.
+fn set<T: Clone>(slot: &mut T, given: &Option<T>) {
+    if let Some(v) = given {
+        *slot = v.clone();
+    }
+}
+
 impl Config {
     /// Defaults, then the TOML file (if any), then flags and environment.
     pub fn load(o: &Overrides) -> Result<Self, ConfigError> {
@@ -207,48 +214,24 @@ impl Config {
             Some(path) => Self::from_file(path)?,
             None => Self::default(),
         };
-        if let Some(v) = o.http {
-            c.http = v;
+        set(&mut c.http, &o.http);
+        set(&mut c.xmpp, &o.xmpp);
+        set(&mut c.domain, &o.domain);
+        set(&mut c.data, &o.data);
+        c.anonymous &= !o.no_anonymous;
+        if o.tls_cert.is_some() {
+            c.tls_cert.clone_from(&o.tls_cert);
         }
-        if let Some(v) = o.xmpp {
-            c.xmpp = v;
+        if o.tls_key.is_some() {
+            c.tls_key.clone_from(&o.tls_key);
         }
-        if let Some(v) = &o.domain {
-            c.domain = v.clone();
-        }
-        if let Some(v) = &o.data {
-            c.data = v.clone();
-        }
-        if o.no_anonymous {
-            c.anonymous = false;
-        }
-        if let Some(v) = &o.tls_cert {
-            c.tls_cert = Some(v.clone());
-        }
-        if let Some(v) = &o.tls_key {
-            c.tls_key = Some(v.clone());
-        }
-        if let Some(v) = o.max_stanza_size {
-            c.max_stanza_size = v;
-        }
-        if let Some(v) = o.outbound_queue {
-            c.outbound_queue = v;
-        }
-        if let Some(v) = o.auth_timeout {
-            c.auth_timeout = v;
-        }
-        if let Some(v) = o.keepalive {
-            c.keepalive = v;
-        }
-        if let Some(v) = o.max_upload_size {
-            c.max_upload_size = v;
-        }
-        if let Some(v) = o.max_pages {
-            c.max_pages = v;
-        }
-        if let Some(v) = o.page_timeout {
-            c.page_timeout = v;
-        }
+        set(&mut c.max_stanza_size, &o.max_stanza_size);
+        set(&mut c.outbound_queue, &o.outbound_queue);
+        set(&mut c.auth_timeout, &o.auth_timeout);
+        set(&mut c.keepalive, &o.keepalive);
+        set(&mut c.max_upload_size, &o.max_upload_size);
+        set(&mut c.max_pages, &o.max_pages);
+        set(&mut c.page_timeout, &o.page_timeout);
         c.validate()?;
         Ok(c)
     }

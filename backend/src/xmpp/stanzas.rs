@@ -190,7 +190,7 @@ impl Routing {
                 }
                 Vec::new()
             }
-            (Some(to), Dest::Account(bare)) if kind == "probe" => {
+            (Some(_), Dest::Account(bare)) if kind == "probe" => {
                 let mut out = Vec::new();
                 for r in env
                     .router
@@ -205,7 +205,6 @@ impl Routing {
                     );
                     out.push(Output::Send(xml::render(&p)));
                 }
-                let _ = to;
                 out
             }
             (Some(to), _) => {

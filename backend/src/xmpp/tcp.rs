@@ -14,10 +14,11 @@ use tokio::time::{sleep, sleep_until, Instant};
 use super::error::StreamErrorKind;
 use super::parser::{Event, StreamParser};
 use super::ratelimit::RateLimiter;
-use super::router::{mailbox, Kill, Mailbox};
+use super::router::{mailbox, Kill, Mailbox, Outbound};
 use super::session::{Input, Output, Session};
 use super::xml::{self, NS_CLIENT, NS_STREAM};
 use super::Xmpp;
+use tokio::sync::mpsc::Receiver;
 
 trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
@@ -130,7 +131,7 @@ where
 async fn drive(
     conn: &mut Conn,
     session: &mut Session,
-    rx: &mut tokio::sync::mpsc::Receiver<super::router::Outbound>,
+    rx: &mut Receiver<Outbound>,
     xmpp: &Xmpp,
 ) -> Stop {
     let limits = &xmpp.limits;
@@ -203,12 +204,7 @@ async fn drive(
                 // out now, not only when the mailbox branch next wins: a busy reader must not
                 // fill its own queue and be taken for a slow one.
                 let mut echo = String::new();
-                while echo.len() < 64 * 1024 {
-                    match rx.try_recv() {
-                        Ok(o) => echo.push_str(&o.render()),
-                        Err(_) => break,
-                    }
-                }
+                drain(rx, &mut echo, BATCH_BYTES);
                 if !echo.is_empty() {
                     if let Err(s) = conn.write(echo.as_bytes()).await {
                         return s;
@@ -224,12 +220,7 @@ async fn drive(
             Some(first) = rx.recv() => {
                 // Batch what is already queued into one write.
                 let mut text = first.render();
-                while text.len() < 64 * 1024 {
-                    match rx.try_recv() {
-                        Ok(e) => text.push_str(&e.render()),
-                        Err(_) => break,
-                    }
-                }
+                drain(rx, &mut text, BATCH_BYTES);
                 if let Err(s) = conn.write(text.as_bytes()).await {
                     return s;
                 }
@@ -237,9 +228,7 @@ async fn drive(
             reason = conn.kill.fired() => {
                 if reason == StreamErrorKind::SystemShutdown {
                     // Say goodbye with what is queued (rooms announce their shutdown).
-                    while let Ok(o) = rx.try_recv() {
-                        conn.farewell.push_str(&o.render());
-                    }
+                    drain(rx, &mut conn.farewell, usize::MAX);
                 }
                 return Stop::Close(Some(reason));
             }
@@ -251,6 +240,19 @@ async fn drive(
                     return s;
                 }
             }
+        }
+    }
+}
+
+/// Bytes gathered into one write when stanzas are already queued.
+const BATCH_BYTES: usize = 64 * 1024;
+
+/// Appends what is already queued, without waiting, until `text` holds `limit` bytes.
+fn drain(rx: &mut Receiver<Outbound>, text: &mut String, limit: usize) {
+    while text.len() < limit {
+        match rx.try_recv() {
+            Ok(o) => text.push_str(&o.render()),
+            Err(_) => break,
         }
     }
 }
