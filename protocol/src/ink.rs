@@ -5,7 +5,7 @@ use xso::{AsXml, FromXml};
 
 use crate::error::{checked, ProtocolError, Validate};
 use crate::fixed::{Digits, Fixed, Points, MAX_POINTS_PER_ELEMENT};
-use crate::values::{Color, IdList, ItemId, ShapeKind, Tool, MAX_TEXT_CHARS};
+use crate::values::{Color, IdList, ItemId, ShapeKind, Tool, MAX_IDS_PER_LIST, MAX_TEXT_CHARS};
 use crate::NS;
 
 /// Line widths and text sizes are fractions of the page width in 0.0001..0.5.
@@ -177,7 +177,11 @@ pub struct Erase {
 
 impl Validate for Erase {
     fn validate(&self) -> Result<(), ProtocolError> {
-        check_page(self.page)
+        check_page(self.page)?;
+        if self.ids.0.len() > MAX_IDS_PER_LIST {
+            return Err(ProtocolError::TooLarge("ids"));
+        }
+        Ok(())
     }
 }
 

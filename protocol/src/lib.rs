@@ -10,7 +10,11 @@ mod error;
 mod event;
 mod fixed;
 mod ink;
+mod items;
+mod json;
 mod navigation;
+mod page_ink;
+mod state;
 mod values;
 
 pub use document::{Document, PageInfo};
@@ -18,7 +22,10 @@ pub use error::{from_element, to_element, ProtocolError, Validate};
 pub use event::{event_seq, Event, Payload};
 pub use fixed::{Digits, Fixed, Point, Points, MAX_POINTS_PER_ELEMENT, MAX_SAFE_INTEGER};
 pub use ink::{Clear, Erase, Redo, Shape, StrokeBegin, StrokeEnd, StrokeExtend, Text, Undo};
+pub use items::{Action, Item, RedoStack, ShapeItem, StrokeItem, TextItem, UndoStack};
 pub use navigation::{Page, Pointer, PointerAt, Presenter, Viewport};
+pub use page_ink::PageInk;
+pub use state::{Ink, MeetingState};
 pub use values::*;
 
 /// The protocol's XML namespace; its version is part of it.

@@ -120,6 +120,11 @@ fn size_bounds_are_their_own_error() {
     let xml =
         format!("<text id='a' page='1' color='#000000' size='0.03' x='0' y='0'>{text}</text>");
     assert_eq!(refused(&xml), ProtocolError::TooLarge("text"));
+    let ids = vec!["a"; MAX_IDS_PER_LIST + 1].join(" ");
+    assert_eq!(
+        refused(&format!("<erase page='1' ids='{ids}'/>")),
+        ProtocolError::TooLarge("ids")
+    );
     // Code points count, not bytes: 1024 two-byte characters fit.
     let text = "é".repeat(MAX_TEXT_CHARS);
     round_trip(&format!(
