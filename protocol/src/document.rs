@@ -10,7 +10,13 @@ use crate::NS;
 /// A shared document: its id in the documents API, where its files live, and one `<p/>` per
 /// page (in page order, `n` = 1..pages).
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "document", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "document",
+    deserialize_callback = checked,
+)]
 pub struct Document {
     #[xml(attribute)]
     pub id: String,
@@ -26,7 +32,7 @@ pub struct Document {
 
 /// `<p n hash w h/>`: one page image, its sha256 (hex) and pixel size.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "p")]
+#[xml(namespace = NS, on_unknown_attribute = Discard, on_unknown_child = Discard, name = "p")]
 pub struct PageInfo {
     #[xml(attribute(name = "n", codec = Digits))]
     pub number: u32,

@@ -89,7 +89,13 @@ impl Validate for Payload {
 
 /// A request (no `seq`, carries `meeting`) or an event (with the focus-assigned `seq`).
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "event", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "event",
+    deserialize_callback = checked,
+)]
 pub struct Event {
     #[xml(attribute(default, codec = Digits))]
     pub seq: Option<u64>,

@@ -41,7 +41,13 @@ fn check_points(points: &Points) -> Result<(), ProtocolError> {
 
 /// `<stroke-begin id page tool color width>points</stroke-begin>`.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "stroke-begin", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "stroke-begin",
+    deserialize_callback = checked,
+)]
 pub struct StrokeBegin {
     #[xml(attribute)]
     pub id: ItemId,
@@ -67,7 +73,13 @@ impl Validate for StrokeBegin {
 
 /// `<stroke-extend id>points</stroke-extend>`: appends points to an unfinished stroke.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "stroke-extend", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "stroke-extend",
+    deserialize_callback = checked,
+)]
 pub struct StrokeExtend {
     #[xml(attribute)]
     pub id: ItemId,
@@ -83,7 +95,12 @@ impl Validate for StrokeExtend {
 
 /// `<stroke-end id/>`: the stroke is finished.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "stroke-end")]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "stroke-end",
+)]
 pub struct StrokeEnd {
     #[xml(attribute)]
     pub id: ItemId,
@@ -91,7 +108,13 @@ pub struct StrokeEnd {
 
 /// `<shape id page kind color width x1 y1 x2 y2/>`.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "shape", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "shape",
+    deserialize_callback = checked,
+)]
 pub struct Shape {
     #[xml(attribute)]
     pub id: ItemId,
@@ -126,7 +149,13 @@ impl Validate for Shape {
 
 /// `<text id page color size x y>text</text>`; `x`,`y` is the top-left of the first line.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "text", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "text",
+    deserialize_callback = checked,
+)]
 pub struct Text {
     #[xml(attribute)]
     pub id: ItemId,
@@ -167,7 +196,13 @@ impl Validate for Text {
 
 /// `<erase page ids/>`: hides the listed visible items of the page.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "erase", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "erase",
+    deserialize_callback = checked,
+)]
 pub struct Erase {
     #[xml(attribute(codec = Digits))]
     pub page: u32,
@@ -190,7 +225,13 @@ macro_rules! page_action {
     ($(#[$doc:meta])* $name:ident, $wire:literal) => {
         $(#[$doc])*
         #[derive(FromXml, AsXml, Debug, Clone, Copy, PartialEq, Eq)]
-        #[xml(namespace = NS, name = $wire, deserialize_callback = checked)]
+        #[xml(
+            namespace = NS,
+            on_unknown_attribute = Discard,
+            on_unknown_child = Discard,
+            name = $wire,
+            deserialize_callback = checked,
+        )]
         pub struct $name {
             #[xml(attribute(codec = Digits))]
             pub page: u32,

@@ -12,7 +12,13 @@ use crate::NS;
 
 /// A stroke on a page.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "stroke", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "stroke",
+    deserialize_callback = checked,
+)]
 pub struct StrokeItem {
     #[xml(attribute)]
     pub id: ItemId,
@@ -42,7 +48,13 @@ impl Validate for StrokeItem {
 
 /// A line, arrow, rectangle or ellipse on a page.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "shape", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "shape",
+    deserialize_callback = checked,
+)]
 pub struct ShapeItem {
     #[xml(attribute)]
     pub id: ItemId,
@@ -76,7 +88,13 @@ impl Validate for ShapeItem {
 
 /// A text on a page.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "text", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "text",
+    deserialize_callback = checked,
+)]
 pub struct TextItem {
     #[xml(attribute)]
     pub id: ItemId,
@@ -194,12 +212,12 @@ impl Validate for Item {
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
 #[xml(namespace = NS)]
 pub enum Action {
-    #[xml(name = "add")]
+    #[xml(name = "add", on_unknown_attribute = Discard, on_unknown_child = Discard)]
     Add {
         #[xml(attribute)]
         ids: IdList,
     },
-    #[xml(name = "remove")]
+    #[xml(name = "remove", on_unknown_attribute = Discard, on_unknown_child = Discard)]
     Remove {
         #[xml(attribute)]
         ids: IdList,
@@ -216,7 +234,7 @@ impl Action {
 
 /// `<undo>` inside `<ink>`: the stack from its bottom (oldest) to its top.
 #[derive(FromXml, AsXml, Debug, Clone, Default, PartialEq, Eq)]
-#[xml(namespace = NS, name = "undo")]
+#[xml(namespace = NS, on_unknown_attribute = Discard, on_unknown_child = Discard, name = "undo")]
 pub struct UndoStack {
     #[xml(child(n = ..))]
     pub actions: Vec<Action>,
@@ -224,7 +242,7 @@ pub struct UndoStack {
 
 /// `<redo>` inside `<ink>`: the stack from its bottom to its top (the next redo).
 #[derive(FromXml, AsXml, Debug, Clone, Default, PartialEq, Eq)]
-#[xml(namespace = NS, name = "redo")]
+#[xml(namespace = NS, on_unknown_attribute = Discard, on_unknown_child = Discard, name = "redo")]
 pub struct RedoStack {
     #[xml(child(n = ..))]
     pub actions: Vec<Action>,

@@ -14,6 +14,8 @@ mod items;
 mod json;
 mod navigation;
 mod page_ink;
+mod query;
+mod snapshot;
 mod state;
 mod values;
 
@@ -25,6 +27,8 @@ pub use ink::{Clear, Erase, Redo, Shape, StrokeBegin, StrokeEnd, StrokeExtend, T
 pub use items::{Action, Item, RedoStack, ShapeItem, StrokeItem, TextItem, UndoStack};
 pub use navigation::{Page, Pointer, PointerAt, Presenter, Viewport};
 pub use page_ink::PageInk;
+pub use query::{Events, Hello, Preload, Preloaded, MAX_EVENTS_PER_ANSWER};
+pub use snapshot::{InkPage, Snapshot};
 pub use state::{Ink, MeetingState};
 pub use values::*;
 

@@ -10,7 +10,13 @@ use crate::NS;
 
 /// `<page n/>`: a page turn (1-based).
 #[derive(FromXml, AsXml, Debug, Clone, Copy, PartialEq, Eq)]
-#[xml(namespace = NS, name = "page", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "page",
+    deserialize_callback = checked,
+)]
 pub struct Page {
     #[xml(attribute(name = "n", codec = Digits))]
     pub number: u32,
@@ -27,7 +33,13 @@ impl Validate for Page {
 
 /// `<viewport x y zoom/>`: the page point at the view's top-left (0..1) and the zoom (1..8).
 #[derive(FromXml, AsXml, Debug, Clone, Copy, PartialEq, Eq)]
-#[xml(namespace = NS, name = "viewport", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "viewport",
+    deserialize_callback = checked,
+)]
 pub struct Viewport {
     #[xml(attribute)]
     pub x: Fixed,
@@ -73,7 +85,13 @@ impl Validate for Viewport {
 /// `<pointer page x y/>` shows the laser pointer, `<pointer hide='true'/>` hides it. Exactly
 /// one of the two forms is valid; [`Pointer::target`] tells which.
 #[derive(FromXml, AsXml, Debug, Clone, Copy, PartialEq, Eq)]
-#[xml(namespace = NS, name = "pointer", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "pointer",
+    deserialize_callback = checked,
+)]
 pub struct Pointer {
     #[xml(attribute(default, codec = Digits))]
     pub page: Option<u32>,
@@ -149,7 +167,13 @@ impl Validate for Pointer {
 
 /// `<presenter nick/>`: the occupant with this room nick presents from now on.
 #[derive(FromXml, AsXml, Debug, Clone, PartialEq, Eq)]
-#[xml(namespace = NS, name = "presenter", deserialize_callback = checked)]
+#[xml(
+    namespace = NS,
+    on_unknown_attribute = Discard,
+    on_unknown_child = Discard,
+    name = "presenter",
+    deserialize_callback = checked,
+)]
 pub struct Presenter {
     #[xml(attribute)]
     pub nick: String,
