@@ -205,9 +205,10 @@ export class Session extends EventTarget {
      * @param {string} name payload element name (page, stroke-begin, …)
      * @param {Record<string, string | number | boolean | undefined | null>} attrs
      * @param {string} [text]
+     * @param {{ name: string, attrs: Record<string, string | number> }[]} [children]
      * @returns {string} the message id
      */
-    request(name, attrs, text) {
+    request(name, attrs, text, children) {
         const id = this.nextId('p');
         const clean = /** @type {Record<string, string>} */ ({});
         for (const [k, v] of Object.entries(attrs)) {
@@ -217,6 +218,12 @@ export class Session extends EventTarget {
             .c('event', { xmlns: NS, meeting: this.info.number, t: String(this.clock.presenterNow()) })
             .c(name, clean);
         if (text !== undefined && text !== '') b.t(text);
+        for (const c of children ?? []) {
+            /** @type {Record<string, string>} */
+            const a = {};
+            for (const [k, v] of Object.entries(c.attrs)) a[k] = String(v);
+            b.c(c.name, a).up();
+        }
         b.up().up().c('store', { xmlns: NS_HINTS });
         const el = b.tree();
         if (this.conn && this.status === 'online') this.conn.send(el);

@@ -78,14 +78,16 @@ export class Tools {
     }
 
     setEnabled(on) {
+        if (this.enabled === on) return;
         this.enabled = on;
         if (!on) this.cancel();
     }
 
     cancel() {
+        const had = this.active !== null || this.pending.size > 0;
         this.active = null;
         this.pending.clear();
-        this.deps.redraw([]);
+        if (had) this.deps.redraw([]);
     }
 
     /** @param {PointerEvent} e */
