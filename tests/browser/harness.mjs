@@ -257,3 +257,55 @@ export function makePdf(colours, w = 400, h = 300) {
     out += `trailer\n<< /Size ${objects.length} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
     return Buffer.from(out, 'latin1');
 }
+
+// ---- a TCP proxy whose connections can be cut -----------------------------------------------
+
+/**
+ * Forwards 127.0.0.1:<port> to `target` ("host:port"). `cut()` drops every open connection
+ * and refuses new ones until `restore()`: a network outage, as the browser sees one.
+ */
+export async function startProxy(target) {
+    const net = await import('node:net');
+    const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+    const open = new Set();
+    let blocked = false;
+    const server = net.createServer((client) => {
+        if (blocked) {
+            client.destroy();
+            return;
+        }
+        const upstream = net.connect(port, host);
+        open.add(client);
+        open.add(upstream);
+        const drop = () => {
+            client.destroy();
+            upstream.destroy();
+            open.delete(client);
+            open.delete(upstream);
+        };
+        client.on('error', drop);
+        upstream.on('error', drop);
+        client.on('close', drop);
+        upstream.on('close', drop);
+        client.pipe(upstream);
+        upstream.pipe(client);
+    });
+    await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
+    const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
+    return {
+        url: `http://127.0.0.1:${addr.port}`,
+        cut() {
+            blocked = true;
+            for (const s of open) s.destroy();
+            open.clear();
+        },
+        restore() {
+            blocked = false;
+        },
+        close() {
+            blocked = true;
+            for (const s of open) s.destroy();
+            return new Promise((r) => server.close(() => r(undefined)));
+        },
+    };
+}
