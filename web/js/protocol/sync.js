@@ -29,18 +29,20 @@ export function parsePoints(text) {
 export function decodePayload(p) {
     const type = p.localName;
     switch (type) {
-        case 'document':
+        case 'document': {
+            const ps = kids(p)
+                .filter((c) => c.localName === 'p')
+                .sort((a, b) => num(a, 'n') - num(b, 'n'));
             return {
                 type,
                 id: p.getAttribute('id') ?? '',
                 pages: num(p, 'pages'),
                 base: p.getAttribute('base') ?? '',
                 title: p.getAttribute('title') ?? '',
-                hashes: kids(p)
-                    .filter((c) => c.localName === 'p')
-                    .sort((a, b) => num(a, 'n') - num(b, 'n'))
-                    .map((c) => (c.getAttribute('hash') ?? '').toLowerCase()),
+                hashes: ps.map((c) => (c.getAttribute('hash') ?? '').toLowerCase()),
+                sizes: ps.map((c) => [num(c, 'w'), num(c, 'h')]),
             };
+        }
         case 'page':
             return { type, n: num(p, 'n') };
         case 'viewport':
@@ -164,7 +166,7 @@ export function apply(state, ev) {
     const docPage = (n) => s.document && Number.isInteger(n) && n >= 1 && n <= s.document.pages;
     switch (p.type) {
         case 'document':
-            s.document = { id: p.id, pages: p.pages, base: p.base, title: p.title, hashes: p.hashes };
+            s.document = { id: p.id, pages: p.pages, base: p.base, title: p.title, hashes: p.hashes, sizes: p.sizes };
             s.page = 1;
             s.viewport = { x: 0, y: 0, zoom: 1 };
             s.pointer = null;
@@ -262,7 +264,7 @@ export function decodeSnapshot(el) {
         const name = c.localName;
         if (name === 'document') {
             const d = decodePayload(c);
-            s.document = { id: d.id, pages: d.pages, base: d.base, title: d.title, hashes: d.hashes };
+            s.document = { id: d.id, pages: d.pages, base: d.base, title: d.title, hashes: d.hashes, sizes: d.sizes };
         } else if (name === 'page') {
             s.page = num(c, 'n');
         } else if (name === 'viewport') {

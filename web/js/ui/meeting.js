@@ -288,6 +288,25 @@ function zoom(factor) {
 
 // ---- presenter: documents -------------------------------------------------------------------
 
+/** @type {Set<string>} */
+const asked = new Set();
+/** Documents with ink in the state but not seen shared in this page's life (a reload): their
+ * titles come from the documents API, for the switcher. */
+function learnDocuments(state) {
+    for (const id of Object.keys(state?.ink ?? {})) {
+        if (view.docs.has(id) || asked.has(id)) continue;
+        asked.add(id);
+        getManifest(id).then(
+            (m) => {
+                if (view.docs.has(id)) return;
+                view.docs.set(id, { id, pages: m.page_count, base: `/api/documents/${id}/`, title: m.title ?? '', hashes: m.pages.map((p) => p.sha256 ?? '') });
+                render();
+            },
+            () => {},
+        );
+    }
+}
+
 /** @param {import('./api.js').Manifest} m */
 function shareDocument(m) {
     if (!session) return;
@@ -666,7 +685,9 @@ async function main() {
         render();
         renderPeople();
     });
+    s.addEventListener('state', () => learnDocuments(s.state));
     s.addEventListener('roster', renderPeople);
+    window.addEventListener('pagehide', () => s.close());
     s.addEventListener('chat', (/** @type {any} */ e) => addChat(e.detail));
     s.addEventListener('preload', (/** @type {any} */ e) => preload(e.detail));
     s.addEventListener('preloaded', (/** @type {any} */ e) => {

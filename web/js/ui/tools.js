@@ -15,6 +15,8 @@ const SHAPES = new Set(['line', 'arrow', 'rect', 'ellipse']);
 /** How often buffered stroke points / pointer moves / erasures are sent, ms. */
 const FLUSH_MS = 40;
 const MAX_POINTS = 512;
+/** How long a drawn item shows locally without the focus's echo. */
+const PENDING_MS = 10000;
 
 /** A wire coordinate: 4 decimals, inside -0.5..1.5. */
 export const coord = (v) => Math.round(Math.min(1.5, Math.max(-0.5, v)) * 10000) / 10000;
@@ -35,6 +37,8 @@ export class Tools {
         this.enabled = false;
         /** @type {Map<string, Item>} local items not yet confirmed by the focus */
         this.pending = new Map();
+        /** @type {Map<string, number>} when each pending item was last touched */
+        this.since = new Map();
         /** @type {null | { id: string, kind: string, page: number, pointerId: number, points: number[][], sent: number, x1: number, y1: number }} */
         this.active = null;
         /** @type {ReturnType<typeof setTimeout> | null} */
@@ -57,19 +61,33 @@ export class Tools {
         return Array.from(this.pending.values());
     }
 
-    /** Called with the new state's items of the shown page: drops confirmed overlay items. */
+    /** Called with the new state's items of the shown page: drops confirmed overlay items
+     * (and any the focus never confirmed within PENDING_MS: it refused them). */
     confirm(items) {
         let changed = false;
         const byId = new Map(items.map((i) => [i.id, i]));
+        const now = performance.now();
         for (const [id, local] of this.pending) {
             const got = byId.get(id);
             if (this.active?.id === id) continue;
+            if (now - (this.since.get(id) ?? now) > PENDING_MS) {
+                this.pending.delete(id);
+                this.since.delete(id);
+                changed = true;
+                continue;
+            }
             if (got && (got.type !== 'stroke' || got.done || /** @type {any} */ (got).points.length >= /** @type {any} */ (local).points.length)) {
                 this.pending.delete(id);
+                this.since.delete(id);
                 changed = true;
             }
         }
         return changed;
+    }
+
+    /** @param {string} id */
+    touch(id) {
+        this.since.set(id, performance.now());
     }
 
     /** Ink items of the state to hide while an overlay version of them shows. */
@@ -87,6 +105,7 @@ export class Tools {
         const had = this.active !== null || this.pending.size > 0;
         this.active = null;
         this.pending.clear();
+        this.since.clear();
         if (had) this.deps.redraw([]);
     }
 
@@ -106,11 +125,13 @@ export class Tools {
         if (t === 'pen' || t === 'highlighter') {
             const id = this.deps.requests.newItemId();
             this.active = { id, kind: t, page: cur.page, pointerId: e.pointerId, points: [[x, y]], sent: 1, x1: x, y1: y };
+            this.touch(id);
             this.pending.set(id, { id, type: 'stroke', tool: t, color: this.color, width: this.width, points: [[x, y]], visible: true });
             this.deps.requests.request('stroke-begin', { id, page: cur.page, tool: t, color: this.color, width: this.width }, pointList([[x, y]]));
         } else if (SHAPES.has(t)) {
             const id = this.deps.requests.newItemId();
             this.active = { id, kind: t, page: cur.page, pointerId: e.pointerId, points: [], sent: 0, x1: x, y1: y };
+            this.touch(id);
             this.pending.set(id, { id, type: 'shape', kind: t, color: this.color, width: this.width, x1: x, y1: y, x2: x, y2: y, visible: true });
         } else if (t === 'laser') {
             this.active = { id: '', kind: t, page: cur.page, pointerId: e.pointerId, points: [], sent: 0, x1: x, y1: y };
@@ -171,6 +192,7 @@ export class Tools {
         if (!a || e.pointerId !== a.pointerId) return;
         this.flush();
         this.active = null;
+        if (a.id) this.touch(a.id);
         const req = this.deps.requests;
         if (a.kind === 'pen' || a.kind === 'highlighter') {
             req.request('stroke-end', { id: a.id });
@@ -249,6 +271,7 @@ export class Tools {
         if (!text || !text.trim()) return;
         const id = this.deps.requests.newItemId();
         const body = text.slice(0, 1024);
+        this.touch(id);
         this.pending.set(id, { id, type: 'text', color: this.color, size, x, y, text: body, visible: true });
         this.deps.requests.request('text', { id, page, color: this.color, size: Math.round(size * 10000) / 10000, x: coord(x), y: coord(y) }, body);
         this.deps.redraw(this.overlay());
