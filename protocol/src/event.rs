@@ -149,10 +149,8 @@ pub fn event_seq(el: &minidom::Element) -> Option<u64> {
     if !el.is("event", NS) {
         return None;
     }
-    let seq = el.attr("seq")?;
-    let n: u64 = seq.parse().ok()?;
-    (seq.bytes().all(|b| b.is_ascii_digit()) && (1..=crate::MAX_SAFE_INTEGER).contains(&n))
-        .then_some(n)
+    let seq = crate::fixed::parse_digits(el.attr("seq")?).ok()?;
+    (seq >= 1).then_some(seq)
 }
 
 macro_rules! payload_from {

@@ -168,7 +168,7 @@ pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// which the JavaScript side refuses), at most 2^53-1.
 pub struct Digits;
 
-fn parse_digits(s: &str) -> Result<u64, XsoError> {
+pub(crate) fn parse_digits(s: &str) -> Result<u64, XsoError> {
     let bad = || XsoError::text_parse_error(ProtocolError::invalid("integer", "not digits"));
     if s.is_empty() || s.len() > 16 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());

@@ -37,14 +37,11 @@ impl PageInk {
         })
     }
 
-    /// Hides the listed items that are visible (first mention wins, others skipped) and
+    /// Hides the listed items that are visible (a repeated id is no longer visible) and
     /// records `remove [those]`; nothing at all happens when none are visible.
     pub(crate) fn erase<'a>(&mut self, ids: impl IntoIterator<Item = &'a ItemId>) -> Vec<ItemId> {
         let mut hidden: Vec<ItemId> = Vec::new();
         for id in ids {
-            if hidden.contains(id) {
-                continue;
-            }
             if let Some(item) = self.item_mut(id) {
                 if item.visible() {
                     item.set_visible(false);
