@@ -32,6 +32,13 @@ pub struct Config {
     pub max_pages: usize,
     pub page_timeout: u64,
     pub render_workers: usize,
+    pub lan_networks: Vec<String>,
+    pub external_xmpp: Option<String>,
+    pub external_domain: Option<String>,
+    pub external_muc_domain: Option<String>,
+    pub external_guest_domain: Option<String>,
+    pub external_websocket: Option<String>,
+    pub focus_password: Option<String>,
 }
 
 /// Every configuration key with its meaning; the example config is generated from this.
@@ -107,6 +114,38 @@ pub const FIELDS: &[(&str, &str)] = &[
         "render_workers",
         "Threads rendering one document's pages; 0 means one per CPU core.",
     ),
+    (
+        "lan_networks",
+        "Networks (CIDR, e.g. \"10.1.0.0/16\") that count as the presenter's LAN: attendees in \
+         the presenter's network get whole documents pre-distributed. Empty: the presenter's \
+         own private /24 (IPv4) or /64 (IPv6), loopback included.",
+    ),
+    (
+        "external_xmpp",
+        "host:port of an external XMPP server (Prosody, ejabberd) for meetings; unset: the \
+         embedded server. The focus logs in there as focus@<external_domain>.",
+    ),
+    (
+        "external_domain",
+        "The external server's XMPP domain (with external_xmpp).",
+    ),
+    (
+        "external_muc_domain",
+        "The external server's MUC service; default conference.<external_domain>.",
+    ),
+    (
+        "external_guest_domain",
+        "The external server's anonymous-login domain for browsers; default \
+         guest.<external_domain>.",
+    ),
+    (
+        "external_websocket",
+        "The external server's XMPP-over-WebSocket URL that browsers connect to.",
+    ),
+    (
+        "focus_password",
+        "The focus account's password on the external server.",
+    ),
 ];
 
 impl Default for Config {
@@ -130,6 +169,13 @@ impl Default for Config {
             max_pages: 1000,
             page_timeout: 30,
             render_workers: 0,
+            lan_networks: Vec::new(),
+            external_xmpp: None,
+            external_domain: None,
+            external_muc_domain: None,
+            external_guest_domain: None,
+            external_websocket: None,
+            focus_password: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod cli;
+pub mod conference;
 pub mod config;
 pub mod documents;
 pub mod http;

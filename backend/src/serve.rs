@@ -3,9 +3,11 @@
 use std::io::Write;
 use std::sync::Arc;
 
+use crate::conference::tickets::TokenAccounts;
+use crate::conference::{Conference, ConferenceError};
 use crate::config::Config;
 use crate::documents::{Documents, Limits};
-use crate::store::{AccountStore, SledStore, StoreError};
+use crate::store::{AccountStore, MeetingStore, SledStore, StoreError};
 use crate::xmpp::{tcp, tls, Xmpp};
 use crate::{admin, http};
 
@@ -25,6 +27,8 @@ pub enum ServeError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Conference(#[from] ConferenceError),
     #[error("server failed: {0}")]
     Runtime(std::io::Error),
 }
@@ -42,7 +46,9 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             source,
         }
     })?;
-    let accounts: Arc<dyn AccountStore> = store.clone();
+    let meeting_store: Arc<dyn MeetingStore> = store.clone();
+    let tokens = Arc::new(TokenAccounts::new(store.clone()));
+    let accounts: Arc<dyn AccountStore> = tokens.clone();
     let names = vec![config.domain.clone(), config.guest_domain()];
     let configured = config.tls_cert.as_deref().zip(config.tls_key.as_deref());
     let acceptor = tls::acceptor(configured, &config.data, &names)?;
@@ -85,7 +91,15 @@ pub fn run(config: Config) -> Result<(), ServeError> {
             accounts,
             config.domain.clone(),
         ));
-        let server = http::server(http_listener, xmpp.clone(), xmpp_addr, Arc::new(docs))
+        let docs = Arc::new(docs);
+        let conference = Arc::new(Conference::start(
+            &config,
+            meeting_store,
+            Some(tokens),
+            Some(xmpp.clone()),
+            docs.clone(),
+        )?);
+        let server = http::server(http_listener, xmpp.clone(), xmpp_addr, docs, conference)
             .map_err(ServeError::Runtime)?;
         let handle = server.handle();
         {

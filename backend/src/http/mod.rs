@@ -8,10 +8,12 @@ use std::time::Instant;
 use actix_web::{dev::Server, web, App, HttpResponse, HttpServer};
 use tera::{Context, Tera};
 
+use crate::conference::Conference;
 use crate::documents::Documents;
 use crate::xmpp::{websocket, Xmpp};
 
 mod documents;
+mod meetings;
 
 struct Status {
     tera: Tera,
@@ -25,6 +27,7 @@ pub fn server(
     xmpp: Arc<Xmpp>,
     xmpp_addr: SocketAddr,
     docs: Arc<Documents>,
+    conference: Arc<Conference>,
 ) -> std::io::Result<Server> {
     let mut tera = Tera::default();
     tera.add_raw_template("status.html", include_str!("templates/status.html"))
@@ -36,12 +39,15 @@ pub fn server(
     });
     let xmpp = web::Data::new(xmpp);
     let docs = web::Data::new(docs);
+    let conference = web::Data::new(conference);
     Ok(HttpServer::new(move || {
         App::new()
             .app_data(status.clone())
             .app_data(xmpp.clone())
             .app_data(docs.clone())
+            .app_data(conference.clone())
             .configure(documents::routes)
+            .configure(meetings::routes)
             .route("/", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))
     })

@@ -1,16 +1,21 @@
 //! An in-memory store for unit tests of the layers above the database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use jid::BareJid;
 
-use super::{Account, AccountStore, RoomStore, StoreError};
+use super::{event_key, Account, AccountStore, MeetingStore, RoomStore, StoreError};
+
+/// An archived event: its `seq` and record, keyed by [`event_key`].
+type ArchivedEvent = (u64, Vec<u8>);
 
 #[derive(Default)]
 pub struct MemoryStore {
     accounts: Mutex<HashMap<BareJid, Account>>,
     rooms: Mutex<HashMap<String, Vec<u8>>>,
+    meetings: Mutex<HashMap<String, Vec<u8>>>,
+    events: Mutex<BTreeMap<Vec<u8>, ArchivedEvent>>,
 }
 
 impl AccountStore for MemoryStore {
@@ -48,5 +53,42 @@ impl RoomStore for MemoryStore {
     fn delete_room(&self, jid: &str) -> Result<(), StoreError> {
         self.rooms.lock().unwrap().remove(jid);
         Ok(())
+    }
+}
+
+impl MeetingStore for MemoryStore {
+    fn meetings(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let meetings = self.meetings.lock().unwrap();
+        Ok(meetings
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn put_meeting(&self, number: &str, record: &[u8]) -> Result<(), StoreError> {
+        let mut meetings = self.meetings.lock().unwrap();
+        meetings.insert(number.to_string(), record.to_vec());
+        Ok(())
+    }
+
+    fn append_event(&self, number: &str, seq: u64, record: &[u8]) -> Result<(), StoreError> {
+        let mut events = self.events.lock().unwrap();
+        events.insert(event_key(number, seq), (seq, record.to_vec()));
+        Ok(())
+    }
+
+    fn events(
+        &self,
+        number: &str,
+        since: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let events = self.events.lock().unwrap();
+        let range = event_key(number, since.saturating_add(1))..=event_key(number, u64::MAX);
+        Ok(events
+            .range(range)
+            .take(max)
+            .map(|(_, e)| e.clone())
+            .collect())
     }
 }

@@ -52,3 +52,29 @@ pub trait RoomStore: Send + Sync {
     fn put_room(&self, jid: &str, record: &[u8]) -> Result<(), StoreError>;
     fn delete_room(&self, jid: &str) -> Result<(), StoreError>;
 }
+
+/// Meetings and their event archives. Records are opaque bytes; `conference/` owns the format.
+/// Events are kept in `seq` order per meeting, and an appended event is durable when this
+/// returns (the focus acknowledges nothing it could lose in a crash).
+pub trait MeetingStore: Send + Sync {
+    fn meetings(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    fn put_meeting(&self, number: &str, record: &[u8]) -> Result<(), StoreError>;
+    fn append_event(&self, number: &str, seq: u64, record: &[u8]) -> Result<(), StoreError>;
+    /// Events with `seq > since`, at most `max`, in order.
+    fn events(
+        &self,
+        number: &str,
+        since: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+}
+
+/// Key of one archived event: the meeting number, a separator no number contains, and the
+/// big-endian `seq`, so a prefix scan walks one meeting's events in order.
+fn event_key(number: &str, seq: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(number.len() + 9);
+    key.extend_from_slice(number.as_bytes());
+    key.push(b'/');
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}

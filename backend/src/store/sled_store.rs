@@ -5,11 +5,13 @@ use std::path::Path;
 
 use jid::BareJid;
 
-use super::{Account, AccountStore, RoomStore, StoreError};
+use super::{event_key, Account, AccountStore, MeetingStore, RoomStore, StoreError};
 
 pub struct SledStore {
     accounts: sled::Tree,
     rooms: sled::Tree,
+    meetings: sled::Tree,
+    events: sled::Tree,
     db: sled::Db,
 }
 
@@ -29,9 +31,13 @@ impl SledStore {
         })?;
         let accounts = db.open_tree("accounts").map_err(db_err)?;
         let rooms = db.open_tree("rooms").map_err(db_err)?;
+        let meetings = db.open_tree("meetings").map_err(db_err)?;
+        let events = db.open_tree("events").map_err(db_err)?;
         Ok(Self {
             accounts,
             rooms,
+            meetings,
+            events,
             db,
         })
     }
@@ -95,6 +101,49 @@ impl RoomStore for SledStore {
     }
 }
 
+impl MeetingStore for SledStore {
+    fn meetings(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.meetings
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv.map_err(db_err)?;
+                Ok((String::from_utf8_lossy(&k).into_owned(), v.to_vec()))
+            })
+            .collect()
+    }
+
+    fn put_meeting(&self, number: &str, record: &[u8]) -> Result<(), StoreError> {
+        self.meetings.insert(number, record).map_err(db_err)?;
+        self.flush()
+    }
+
+    fn append_event(&self, number: &str, seq: u64, record: &[u8]) -> Result<(), StoreError> {
+        self.events
+            .insert(event_key(number, seq), record)
+            .map_err(db_err)?;
+        self.flush()
+    }
+
+    fn events(
+        &self,
+        number: &str,
+        since: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+        let start = event_key(number, since.saturating_add(1));
+        let end = event_key(number, u64::MAX);
+        self.events
+            .range(start..=end)
+            .take(max)
+            .map(|kv| {
+                let (k, v) = kv.map_err(db_err)?;
+                let seq_bytes: [u8; 8] = k[k.len() - 8..].try_into().expect("8-byte suffix");
+                Ok((u64::from_be_bytes(seq_bytes), v.to_vec()))
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +175,31 @@ mod tests {
         assert_eq!(store.account(&jid).unwrap(), Some(acct));
         assert!(store.delete_account(&jid).unwrap());
         assert!(!store.delete_account(&jid).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn events_come_back_in_seq_order_per_meeting() {
+        let dir = std::env::temp_dir().join(format!("lectern-sled-ev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = SledStore::open(&dir).unwrap();
+        // 256 and 1 would sort wrongly as decimal strings; big-endian keys keep them in order.
+        for seq in [1u64, 2, 256, 3] {
+            store
+                .append_event("100000001", seq, format!("a{seq}").as_bytes())
+                .unwrap();
+        }
+        store.append_event("100000002", 1, b"b1").unwrap();
+        let all: Vec<u64> = store
+            .events("100000001", 0, 100)
+            .unwrap()
+            .iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(all, vec![1, 2, 3, 256]);
+        let page = store.events("100000001", 2, 1).unwrap();
+        assert_eq!(page, vec![(3, b"a3".to_vec())]);
+        assert_eq!(store.events("100000002", 0, 10).unwrap().len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,0 +1,167 @@
+//! The meeting registry: numbers, titles and host keys, persisted through the store.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::ConferenceError;
+use crate::store::MeetingStore;
+
+/// A meeting number: 9 digits, never starting with 0, so it can be dialled and typed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MeetingNumber(String);
+
+impl MeetingNumber {
+    pub fn parse(s: &str) -> Result<Self, ConferenceError> {
+        let ok = s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit()) && !s.starts_with('0');
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(ConferenceError::UnknownMeeting)
+        }
+    }
+
+    fn random() -> Self {
+        let n = u32::from_le_bytes(crate::xmpp::sasl::random_bytes::<4>());
+        Self(format!("{}", 100_000_000 + n % 900_000_000))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MeetingNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What is stored of a meeting. The host key itself is never stored, only its hash.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Meeting {
+    pub number: MeetingNumber,
+    pub title: String,
+    host_key_sha256: String,
+    pub created: u64,
+}
+
+impl Meeting {
+    /// Constant-time in the key's content: compares hashes.
+    pub fn host_key_matches(&self, key: &str) -> bool {
+        let given = hex_sha256(key.as_bytes());
+        given
+            .bytes()
+            .zip(self.host_key_sha256.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+            && given.len() == self.host_key_sha256.len()
+    }
+}
+
+pub struct Meetings {
+    store: Arc<dyn MeetingStore>,
+    known: Mutex<HashMap<MeetingNumber, Meeting>>,
+    /// Where the presenter last joined from, for the LAN rule.
+    presenter_addr: Mutex<HashMap<MeetingNumber, IpAddr>>,
+}
+
+impl Meetings {
+    pub fn open(store: Arc<dyn MeetingStore>) -> Result<Self, ConferenceError> {
+        let mut known = HashMap::new();
+        for (number, record) in store.meetings()? {
+            let meeting: Meeting = serde_json::from_slice(&record)
+                .map_err(|_| ConferenceError::Corrupt(number.clone()))?;
+            known.insert(meeting.number.clone(), meeting);
+        }
+        Ok(Self {
+            store,
+            known: Mutex::new(known),
+            presenter_addr: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Creates a meeting with a fresh number; returns it with its host key.
+    pub fn create(&self, title: &str) -> Result<(Meeting, String), ConferenceError> {
+        let key = format!("k-{}", hex(&crate::xmpp::sasl::random_bytes::<16>()));
+        let created = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let meeting = {
+            let mut known = self.known.lock().unwrap();
+            let number = loop {
+                let n = MeetingNumber::random();
+                if !known.contains_key(&n) {
+                    break n;
+                }
+            };
+            let meeting = Meeting {
+                number: number.clone(),
+                title: title.to_string(),
+                host_key_sha256: hex_sha256(key.as_bytes()),
+                created,
+            };
+            known.insert(number, meeting.clone());
+            meeting
+        };
+        let record = serde_json::to_vec(&meeting).expect("meeting serialises");
+        self.store.put_meeting(meeting.number.as_str(), &record)?;
+        Ok((meeting, key))
+    }
+
+    pub fn get(&self, number: &MeetingNumber) -> Option<Meeting> {
+        self.known.lock().unwrap().get(number).cloned()
+    }
+
+    pub fn set_presenter_addr(&self, number: &MeetingNumber, addr: IpAddr) {
+        let mut addrs = self.presenter_addr.lock().unwrap();
+        addrs.insert(number.clone(), addr);
+    }
+
+    pub fn presenter_addr(&self, number: &MeetingNumber) -> Option<IpAddr> {
+        self.presenter_addr.lock().unwrap().get(number).copied()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn meetings_persist_and_keys_check() {
+        let store = Arc::new(MemoryStore::default());
+        let meetings = Meetings::open(store.clone()).unwrap();
+        let (m, key) = meetings.create("Review").unwrap();
+        assert!(MeetingNumber::parse(m.number.as_str()).is_ok());
+        assert!(m.host_key_matches(&key));
+        assert!(!m.host_key_matches("k-wrong"));
+        assert!(!m.host_key_matches(""));
+        let reopened = Meetings::open(store).unwrap();
+        assert_eq!(reopened.get(&m.number).unwrap().title, "Review");
+    }
+
+    #[test]
+    fn numbers_are_nine_digits() {
+        for bad in ["", "12345678", "012345678", "1234567890", "12345678a"] {
+            assert!(MeetingNumber::parse(bad).is_err(), "{bad}");
+        }
+        for _ in 0..100 {
+            let n = MeetingNumber::random();
+            assert!(MeetingNumber::parse(n.as_str()).is_ok(), "{n}");
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The focus, driven over real sockets: meetings are created and joined over HTTP, the
+//! browser's login is a token account, and the presenter's requests come back into the room
+//! as sequenced events that survive a restart. Forged payloads are refused.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use lectern_system_tests::http::{self, Response};
+use lectern_system_tests::muc::find_descendant;
+use lectern_system_tests::xml;
+use lectern_system_tests::{RawClient, Server, TempDir};
+
+const NS: &str = "urn:lectern:sync:1";
+
+fn json(r: &Response) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()))
+}
+
+fn post_json(addr: SocketAddr, path: &str, body: serde_json::Value) -> Response {
+    let body = body.to_string();
+    http::request(
+        addr,
+        "POST",
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )
+}
+
+/// A browser's way in: join over HTTP, log in with the token, enter the room, say hello.
+struct Member {
+    client: RawClient,
+    room: String,
+    focus: String,
+    number: String,
+    nick: String,
+}
+
+impl Member {
+    async fn join(
+        server: &Server,
+        number: &str,
+        name: &str,
+        key: Option<&str>,
+    ) -> (Member, String) {
+        let mut body = serde_json::json!({ "name": name });
+        if let Some(k) = key {
+            body["key"] = k.into();
+        }
+        let r = post_json(
+            server.http_addr(),
+            &format!("/api/meetings/{number}/join"),
+            body,
+        );
+        assert_eq!(r.status, 200, "join: {}", r.text());
+        let j = json(&r);
+        assert_eq!(j["login"]["mechanism"], "token");
+        let jid = j["login"]["jid"].as_str().unwrap();
+        let local = jid.split('@').next().unwrap();
+        let client = RawClient::login(
+            server.xmpp_addr(),
+            local,
+            j["login"]["password"].as_str().unwrap(),
+            None,
+        )
+        .await;
+        let room = j["room"].as_str().unwrap().to_string();
+        let mut m = Member {
+            client,
+            focus: j["focus"].as_str().unwrap().to_string(),
+            nick: j["nick"].as_str().unwrap().to_string(),
+            number: number.to_string(),
+            room,
+        };
+        // Panics if refused: the focus set the room up before the join answer came back.
+        m.client
+            .join_room(&format!("{}/{}", m.room, m.nick), "")
+            .await;
+        let hello = m
+            .iq(
+                "set",
+                &format!(
+                    "<hello xmlns='{NS}' meeting='{number}' ticket='{}'/>",
+                    j["ticket"].as_str().unwrap()
+                ),
+            )
+            .await;
+        (m, hello)
+    }
+
+    async fn iq(&mut self, kind: &str, payload: &str) -> String {
+        let focus = self.focus.clone();
+        self.client.iq(kind, &focus, payload).await
+    }
+
+    async fn request(&mut self, t: u64, payload: &str) {
+        let id = self.client.new_id();
+        let stanza = format!(
+            "<message to='{}' type='chat' id='{id}'><event xmlns='{NS}' meeting='{}' t='{t}'>{payload}</event></message>",
+            self.focus, self.number
+        );
+        self.client.send(&stanza).await;
+    }
+
+    /// The next Lectern event from the focus in the room; other stanzas are skipped.
+    async fn next_event(&mut self) -> String {
+        let from = format!("{}/focus", self.room);
+        self.client
+            .expect_element("a sequenced event from the focus", |e| {
+                xml::attr(e, "from").as_deref() == Some(from.as_str())
+                    && find_descendant(e, "event", NS).is_some()
+            })
+            .await
+    }
+
+    /// The next error bounced by the focus.
+    async fn next_error(&mut self) -> String {
+        self.client
+            .expect_element("a refused request", |e| {
+                xml::name(e) == "message" && xml::attr(e, "type").as_deref() == Some("error")
+            })
+            .await
+    }
+}
+
+fn seq_of(message: &str) -> u64 {
+    let event = find_descendant(message, "event", NS).expect("an event");
+    xml::attr(event, "seq").expect("seq").parse().unwrap()
+}
+
+fn create_meeting(server: &Server) -> (String, String) {
+    let r = post_json(
+        server.http_addr(),
+        "/api/meetings",
+        serde_json::json!({"title": "Review"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let j = json(&r);
+    (
+        j["number"].as_str().unwrap().to_string(),
+        j["host_key"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A one-page PNG document, ready when this returns.
+fn upload_image(server: &Server) -> String {
+    let mut png = Vec::new();
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let r = http::post_file(server.http_addr(), "/api/documents", "slide.png", &png);
+    assert!(r.status == 200 || r.status == 201, "upload: {}", r.text());
+    let id = json(&r)["id"].as_str().unwrap().to_string();
+    for _ in 0..200 {
+        let m = json(&http::get(
+            server.http_addr(),
+            &format!("/api/documents/{id}"),
+        ));
+        if m["status"] == "ready" {
+            return id;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("document {id} never became ready");
+}
+
+#[tokio::test]
+async fn presenter_events_are_sequenced_archived_and_survive_a_restart() {
+    let data = TempDir::new("meetings");
+    let mut server = Server::builder().data_dir(data.path()).start();
+    let (number, key) = create_meeting(&server);
+
+    let (mut alice, hello) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    let answer = find_descendant(&hello, "hello", NS).expect("hello answered");
+    assert_eq!(xml::attr(answer, "role").as_deref(), Some("presenter"));
+    let presenter = alice.next_event().await;
+    assert_eq!(seq_of(&presenter), 1);
+    assert!(presenter.contains("nick='Alice'") || presenter.contains("nick=\"Alice\""));
+
+    let (mut bob, hello) = Member::join(&server, &number, "Bob", None).await;
+    assert_eq!(
+        xml::attr(find_descendant(&hello, "hello", NS).unwrap(), "role").as_deref(),
+        Some("attendee")
+    );
+
+    let doc = upload_image(&server);
+    // The presenter claims a bogus hash, size and base; the focus vouches from the manifest.
+    let bogus = "0".repeat(64);
+    alice
+        .request(10, &format!("<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{}' w='9' h='9'/></document>", bogus))
+        .await;
+    let shared = bob.next_event().await;
+    assert_eq!(seq_of(&shared), 2);
+    let event = find_descendant(&shared, "event", NS).unwrap();
+    let document = xml::child(event, "document").expect("a document payload");
+    assert_eq!(xml::attr(document, "pages").as_deref(), Some("1"));
+    let manifest = json(&http::get(
+        server.http_addr(),
+        &format!("/api/documents/{doc}"),
+    ));
+    let hash = manifest["pages"][0]["sha256"].as_str();
+    assert!(
+        hash.is_some_and(|h| shared.contains(h)),
+        "{manifest} vs {shared}"
+    );
+
+    // Out of range: refused with a reason, and the sequence does not move.
+    alice.request(20, "<page n='2'/>").await;
+    let refused = alice.next_error().await;
+    assert!(refused.contains("bad-request"), "{refused}");
+
+    alice
+        .request(30, "<stroke-begin id='s1' page='1' tool='pen' color='#e53935' width='0.004'>0.1,0.2</stroke-begin>")
+        .await;
+    alice
+        .request(
+            31,
+            "<stroke-extend id='s1'>0.2,0.3 0.25,0.35</stroke-extend>",
+        )
+        .await;
+    alice.request(32, "<stroke-end id='s1'/>").await;
+    let mut seqs = Vec::new();
+    for _ in 0..3 {
+        seqs.push(seq_of(&bob.next_event().await));
+    }
+    assert_eq!(seqs, vec![3, 4, 5], "gapless, in order");
+
+    // An attendee's forged payload is refused by the focus and never reaches the room.
+    bob.request(40, "<page n='1'/>").await;
+    let forged = bob.next_error().await;
+    assert!(forged.contains("forbidden"), "{forged}");
+
+    let snapshot = bob
+        .iq(
+            "get",
+            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
+        )
+        .await;
+    let state = find_descendant(&snapshot, "snapshot", NS).expect("a snapshot");
+    assert!(xml::child(state, "document").is_some(), "{snapshot}");
+    assert!(
+        snapshot.contains("s1"),
+        "the stroke is in the snapshot: {snapshot}"
+    );
+
+    let caught_up = bob
+        .iq(
+            "get",
+            &format!("<events xmlns='{NS}' meeting='{number}' since='2'/>"),
+        )
+        .await;
+    let events = find_descendant(&caught_up, "events", NS).unwrap();
+    assert_eq!(xml::attr(events, "last").as_deref(), Some("5"));
+    assert_eq!(xml::attr(events, "complete").as_deref(), Some("true"));
+
+    drop((alice, bob));
+    assert!(server.stop(), "clean shutdown");
+    let server = Server::builder().data_dir(data.path()).start();
+    let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    // After the restart the focus still knows who presents, and the sequence continues
+    // from the archive.
+    alice.request(50, "<page n='1'/>").await;
+    let turned = alice.next_event().await;
+    assert_eq!(seq_of(&turned), 6, "{turned}");
+    let snapshot = alice
+        .iq(
+            "get",
+            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
+        )
+        .await;
+    assert!(
+        snapshot.contains("s1"),
+        "ink survives the restart: {snapshot}"
+    );
+}
+
+#[tokio::test]
+async fn bad_joins_and_tickets_get_clear_errors() {
+    let server = Server::start();
+    let (number, _) = create_meeting(&server);
+    let r = post_json(
+        server.http_addr(),
+        &format!("/api/meetings/{number}/join"),
+        serde_json::json!({"name": "Eve", "key": "k-wrong"}),
+    );
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (403, Some("bad_host_key"))
+    );
+    let r = post_json(
+        server.http_addr(),
+        "/api/meetings/123456789/join",
+        serde_json::json!({"name": "Eve"}),
+    );
+    assert_eq!(
+        (r.status, json(&r)["error"].as_str()),
+        (404, Some("unknown_meeting"))
+    );
+    let r = post_json(
+        server.http_addr(),
+        &format!("/api/meetings/{number}/join"),
+        serde_json::json!({"name": ""}),
+    );
+    assert_eq!(r.status, 400);
+
+    let (mut eve, _) = Member::join(&server, &number, "Eve", None).await;
+    let bad = eve
+        .iq(
+            "set",
+            &format!("<hello xmlns='{NS}' meeting='{number}' ticket='forged'/>"),
+        )
+        .await;
+    assert_eq!(xml::attr(&bad, "type").as_deref(), Some("error"));
+    assert!(bad.contains("not-authorized"), "{bad}");
+}
+
+#[tokio::test]
+async fn a_flooding_presenter_is_slowed_not_served_forever() {
+    let server = Server::start();
+    let (number, key) = create_meeting(&server);
+    let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    alice.next_event().await;
+    for i in 0..1000u64 {
+        alice.request(i, "<pointer hide='true'/>").await;
+    }
+    let refused = alice.next_error().await;
+    assert!(refused.contains("policy-violation"), "{refused}");
+    // The meeting still works afterwards.
+    let snapshot = alice
+        .iq(
+            "get",
+            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
+        )
+        .await;
+    assert_eq!(
+        xml::attr(&snapshot, "type").as_deref(),
+        Some("result"),
+        "{snapshot}"
+    );
+}
