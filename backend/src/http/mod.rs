@@ -1,5 +1,6 @@
-//! The HTTP side: status page (tera), XMPP over WebSocket at `/xmpp-websocket`, and the
-//! documents API under `/api/documents` (see `documents.rs`).
+//! The HTTP side: the web client's pages (`pages.rs`), a status page at `/status` (tera),
+//! XMPP over WebSocket at `/xmpp-websocket`, the documents API under `/api/documents`
+//! (`documents.rs`) and the meetings API under `/api/meetings` (`meetings.rs`).
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::xmpp::{websocket, Xmpp};
 
 mod documents;
 mod meetings;
+mod pages;
 
 struct Status {
     tera: Tera,
@@ -48,7 +50,8 @@ pub fn server(
             .app_data(conference.clone())
             .configure(documents::routes)
             .configure(meetings::routes)
-            .route("/", web::get().to(status_page))
+            .configure(pages::routes)
+            .route("/status", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))
     })
     .workers(2)
