@@ -1,0 +1,126 @@
+"""The meetings scenario (tests/tests/meetings.rs) with Lectern's focus on Prosody and slixmpp
+clients logged in anonymously. Started by tests/prosody/run.sh (env: LECTERN_HTTP, PROSODY_C2S)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sync_client import (  # noqa: E402
+    NS, Failure, Member, document_request, error_condition, find, http_json, png, s, seq_of, upload_png,
+)
+
+BASE = os.environ.get("LECTERN_HTTP", "")
+C2S = os.environ.get("PROSODY_C2S", "")
+
+
+def c2s():
+    host, port = C2S.rsplit(":", 1)
+    return host, int(port)
+
+
+async def join(number: str, name: str, key: str | None = None) -> tuple[Member, object]:
+    body = {"name": name}
+    if key:
+        body["key"] = key
+    j = http_json(BASE, "POST", f"/api/meetings/{number}/join", body)
+    assert j["login"]["mechanism"] == "ANONYMOUS", j
+    assert j["login"]["domain"] == "guest.localhost", j
+    assert j["focus"] == "focus@localhost/focus", j
+    assert j["room"] == f"{number}@conference.localhost", j
+    assert j.get("websocket", "").endswith("/xmpp-websocket"), j
+    m = Member(name, j, *c2s(), tls=False)
+    await m.connect()
+    assert m.xmpp.boundjid.domain == "guest.localhost", m.xmpp.boundjid
+    await m.enter_room()
+    answer = await m.hello()
+    return m, answer
+
+
+async def scenario():
+    meeting = http_json(BASE, "POST", "/api/meetings", {"title": "Review on Prosody"})
+    number, key = meeting["number"], meeting["host_key"]
+    info = http_json(BASE, "GET", f"/api/meetings/{number}")
+    assert info["room"] == f"{number}@conference.localhost", info
+
+    alice, hello = await join(number, "Alice", key)
+    bob = None
+    try:
+        assert hello.get("type") == "result", s(hello)
+        assert find(hello, "hello").get("role") == "presenter", s(hello)
+        # The focus announces the presenter into the room (seq 1).
+        _, presented = await alice.next_event(0)
+        assert seq_of(presented) == 1, s(presented)
+        assert find(presented, "presenter").get("nick") == "Alice", s(presented)
+
+        bob, hello = await join(number, "Bob")
+        assert hello.get("type") == "result", s(hello)
+        assert find(hello, "hello").get("role") == "attendee", s(hello)
+        bob_mark = len(bob.stanzas)
+
+        manifest = upload_png(BASE, png())
+        alice.request(10, document_request(manifest))
+        i, shared = await bob.next_event(bob_mark)
+        assert seq_of(shared) == 2, s(shared)
+        doc = find(shared, "document")
+        assert doc.get("id") == manifest["id"] and doc.get("pages") == "1", s(shared)
+        assert doc.find(f"{{{NS}}}p").get("hash") == manifest["pages"][0]["sha256"], s(shared)
+
+        # Out of range: refused, the sequence does not move.
+        mark = len(alice.stanzas)
+        mid = alice.request(20, "<page n='2'/>")
+        refused = await alice.wait(lambda e: e.get("type") == "error" and e.get("id") == mid, "refusal", since=mark)
+        assert error_condition(refused) == "bad-request", s(refused)
+
+        alice.request(25, "<page n='1'/>")
+        alice.request(30, "<stroke-begin id='s1' page='1' tool='pen' color='#e53935' width='0.004'>0.1,0.2</stroke-begin>")
+        alice.request(31, "<stroke-extend id='s1'>0.2,0.3 0.25,0.35</stroke-extend>")
+        alice.request(32, "<stroke-end id='s1'/>")
+        seqs, kinds = [], []
+        for _ in range(4):
+            i, ev = await bob.next_event(i)
+            seqs.append(seq_of(ev))
+            kinds.append(next(iter(find(ev, "event"))).tag.split("}")[1])
+        assert seqs == [3, 4, 5, 6], seqs
+        assert kinds == ["page", "stroke-begin", "stroke-extend", "stroke-end"], kinds
+        # Every event the attendee got live came from room/focus, in seq order, without gaps.
+        live = [seq_of(e) for e in bob.events()]
+        assert live == sorted(live) and live == list(range(live[0], live[-1] + 1)), live
+
+        # An attendee's forged request is refused with `forbidden` and never reaches the room.
+        mark = len(bob.stanzas)
+        mid = bob.request(40, "<page n='1'/>")
+        forged = await bob.wait(lambda e: e.get("type") == "error" and e.get("id") == mid, "refusal", since=mark)
+        assert error_condition(forged) == "forbidden", s(forged)
+
+        snap = await bob.iq("get", f"<snapshot xmlns='{NS}' meeting='{number}'/>")
+        assert snap.get("type") == "result", s(snap)
+        state = find(snap, "snapshot")
+        assert state.get("seq") == "6" and state.get("presenter") == "Alice", s(snap)
+        assert state.find(f"{{{NS}}}document").get("id") == manifest["id"], s(snap)
+        strokes = state.findall(f".//{{{NS}}}stroke")
+        assert [st.get("id") for st in strokes] == ["s1"] and strokes[0].get("done") == "true", s(snap)
+
+        caught = await bob.iq("get", f"<events xmlns='{NS}' meeting='{number}' since='2'/>")
+        assert caught.get("type") == "result", s(caught)
+        evs = find(caught, "events")
+        assert evs.get("last") == "6" and evs.get("complete") == "true", s(caught)
+        assert [int(e.get("seq")) for e in evs.findall(f"{{{NS}}}event")] == [3, 4, 5, 6], s(caught)
+
+        # Nothing but the focus's occupant carried Lectern events into the room.
+        for m in (alice, bob):
+            for e in m.stanzas:
+                if find(e, "event") is not None and e.get("type") == "groupchat":
+                    assert e.get("from") == f"{m.room}/focus", s(e)
+    finally:
+        for m in (alice, bob):
+            if m:
+                await m.close()
+
+
+def test_presenter_and_attendee_through_prosody():
+    assert BASE and C2S, "run me through tests/prosody/run.sh"
+    asyncio.run(asyncio.wait_for(scenario(), 120))
