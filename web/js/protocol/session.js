@@ -302,6 +302,11 @@ export class Session extends EventTarget {
         if (anonymous) opts.mechanisms = [Strophe.SASLAnonymous];
         const conn = new Strophe.Connection(info.websocket, opts);
         this.conn = conn;
+        if (globalThis.localStorage?.getItem('lectern.debug')) {
+            // XMPP traffic in the console: localStorage['lectern.debug'] = '1'
+            conn.rawInput = (/** @type {string} */ d) => console.debug('lectern RECV', d);
+            conn.rawOutput = (/** @type {string} */ d) => console.debug('lectern SEND', d);
+        }
         conn.addHandler((/** @type {Element} */ el) => this.guard(gen, () => this.onMessage(el)), null, 'message', null);
         conn.addHandler((/** @type {Element} */ el) => this.guard(gen, () => this.onPresence(el)), null, 'presence', null);
         conn.addHandler((/** @type {Element} */ el) => this.guard(gen, () => this.onIq(el)), null, 'iq', ['get', 'set']);
