@@ -115,10 +115,40 @@ async def scenario():
             for e in m.stanzas:
                 if find(e, "event") is not None and e.get("type") == "groupchat":
                     assert e.get("from") == f"{m.room}/focus", s(e)
+        if os.environ.get("DUMP"):
+            for m in (alice, bob):
+                print(f"--- {m.name} received ---")
+                for e in m.stanzas:
+                    print(s(e))
     finally:
         for m in (alice, bob):
             if m:
                 await m.close()
+
+
+def test_prosody_serves_xmpp_over_websocket():
+    """The `websocket` URL the join API hands to browsers answers an RFC 7395 upgrade."""
+    import base64
+    import socket
+    from urllib.parse import urlparse
+
+    ws = urlparse(os.environ.get("PROSODY_WS", ""))
+    assert ws.hostname, "run me through tests/prosody/run.sh"
+    key = base64.b64encode(os.urandom(16)).decode()
+    with socket.create_connection((ws.hostname, ws.port), timeout=10) as sock:
+        sock.sendall(
+            f"GET {ws.path} HTTP/1.1\r\nHost: {ws.netloc}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: xmpp\r\n"
+            f"Origin: http://elsewhere.example\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+    text = head.decode("latin-1")
+    assert text.startswith("HTTP/1.1 101"), text
+    assert "sec-websocket-protocol: xmpp" in text.lower(), text
 
 
 def test_presenter_and_attendee_through_prosody():
