@@ -185,6 +185,31 @@ describe('a meeting in Chromium', { timeout: 600000 }, () => {
         await waitView(people.carol.page, textBack, 'Carol: the text redone');
     });
 
+    it('the laser pointer shows on attendees; the eraser removes a stroke and undo restores it', async () => {
+        const p = people.alice.page;
+        await p.locator('#tools [data-tool="laser"]').click();
+        const [lx, ly] = await clientPoint(p, 0.7, 0.2);
+        await p.mouse.move(lx, ly, { steps: 4 });
+        for (const n of ['bob', 'carol']) {
+            await waitView(people[n].page, (_v, st) => st.pointer && st.pointer.page === 2 && Math.abs(st.pointer.x - 0.7) < 0.02, `${n}: the pointer`);
+            await people[n].page.locator('#laser').waitFor({ state: 'visible' });
+        }
+        await p.locator('#tools [data-tool="eraser"]').click();
+        await waitView(people.bob.page, (_v, st) => st.pointer === null, 'Bob: the pointer hidden when the presenter leaves the laser');
+        await drag(p, [
+            [0.5, 0.42],
+            [0.5, 0.58],
+        ]);
+        const strokeVisible = (want) => (_v, st) => st?.ink?.[docId]?.['2']?.items?.[0]?.visible === want;
+        await waitView(people.bob.page, strokeVisible(false), 'Bob: the stroke erased');
+        await until(async () => (await pixel(people.bob.page, 'ink-canvas', 0.5, 0.5))[3] < 32, 'Bob: no ink where the stroke was');
+        await p.locator('#stage').focus();
+        await p.keyboard.press('Control+z');
+        await waitView(people.bob.page, strokeVisible(true), 'Bob: the stroke back');
+        await waitView(people.carol.page, strokeVisible(true), 'Carol: the stroke back');
+        await until(async () => near(await pixel(people.bob.page, 'ink-canvas', 0.5, 0.5), PEN_RED, 40), 'Bob: red ink again');
+    });
+
     it('a late joiner gets the current page with all its ink', async () => {
         const dave = (people.dave = await newPerson(browser, 'Dave'));
         await joinMeetingPage(dave, `${srv.url}${meeting.attendeePath}`);
