@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test lint build unit interop bench clean
+.PHONY: run test lint build unit interop web browser bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
 run:
@@ -14,7 +14,7 @@ run:
 	$(BIN_RELEASE) serve
 
 ## Everything that proves Lectern works: formatting, lints, unit and system tests, interop.
-test: lint build unit interop
+test: lint build unit interop web browser
 	@echo "make test: all suites passed"
 
 lint:
@@ -33,6 +33,16 @@ unit: build
 interop: build
 	LECTERN_BIN=$(BIN_DEBUG) bash tests/interop/run.sh
 
+## The web client: JSDoc types (tsc --checkJs), protocol vectors and unit tests in Node.
+web:
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	cd web && npx tsc -p tsconfig.json
+	cd web && node --test tests/
+
+## A whole meeting in Debian's Chromium (installs chromium with apt-get if missing).
+browser: build
+	LECTERN_BIN=$(BIN_DEBUG) bash tests/browser/run.sh
+
 ## MUC fan-out and join benchmarks: Lectern, Prosody and ejabberd side by side, written to
 ## docs/BENCHMARKS.md (installs prosody and ejabberd from Debian; QUICK=1 for a short run).
 bench:
@@ -40,4 +50,4 @@ bench:
 
 clean:
 	$(CARGO) clean
-	rm -rf tests/interop/.venv tests/interop/node_modules
+	rm -rf tests/interop/.venv tests/interop/node_modules web/node_modules tests/browser/node_modules
