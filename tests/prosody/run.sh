@@ -67,7 +67,7 @@ wait_port() { # port seconds
 # --- Prosody ------------------------------------------------------------------------------------
 C2S=$(free_port); HTTPP=$(free_port)
 while [ "$HTTPP" = "$C2S" ]; do HTTPP=$(free_port); done
-mkdir -p "$WORK/data"
+mkdir -p "$WORK/data" "$WORK/certs"
 sed -e "s#@DIR@#$WORK#g" -e "s#@C2S@#$C2S#g" -e "s#@HTTP@#$HTTPP#g" \
     -e "s#@USER@#$(id -un)#g" -e "s#@GROUP@#$(id -gn)#g" \
     "$HERE/prosody.cfg.lua.in" >"$WORK/prosody.cfg.lua"
