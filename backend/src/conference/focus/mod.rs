@@ -8,6 +8,8 @@ mod link;
 mod meeting;
 mod stanzas;
 mod sync;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::sync::Arc;

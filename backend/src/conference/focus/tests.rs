@@ -1,0 +1,166 @@
+//! The per-meeting focus logic as transcripts: stanzas in, stanzas out, no connection.
+
+use std::sync::Arc;
+
+use minidom::Element;
+use tokio::sync::oneshot;
+use tokio_xmpp::jid::{BareJid, Jid};
+
+use super::meeting::{MeetingFocus, Out};
+use super::Shared;
+use crate::conference::meetings::Meetings;
+use crate::conference::tickets::{Ticket, Tickets};
+use crate::config::Config;
+use crate::documents::{Documents, Limits};
+use crate::store::{MeetingStore, MemoryStore};
+
+struct Fixture {
+    focus: MeetingFocus,
+    number: String,
+    room: String,
+    shared: Shared,
+    _dir: TempDir,
+}
+
+struct TempDir(std::path::PathBuf);
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn el(xml: &str) -> Element {
+    xml.parse().unwrap_or_else(|e| panic!("{xml}: {e}"))
+}
+
+fn jid(s: &str) -> Jid {
+    s.parse().unwrap()
+}
+
+fn sent(outs: &[Out]) -> Vec<String> {
+    outs.iter()
+        .map(|o| match o {
+            Out::Send(e) => String::from(e),
+            Out::Configure { form, .. } => format!("configure {}", String::from(form)),
+        })
+        .collect()
+}
+
+fn fixture(label: &str) -> Fixture {
+    let dir = std::env::temp_dir().join(format!("lectern-focus-{label}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let store: Arc<dyn MeetingStore> = Arc::new(MemoryStore::default());
+    let meetings = Meetings::open(store.clone()).unwrap();
+    let (meeting, _) = meetings.create("Review").unwrap();
+    let documents = Documents::open(&dir, Limits::from_config(&Config::default())).unwrap();
+    let number = meeting.number.to_string();
+    let room = format!("{number}@conference.localhost");
+    let bare: BareJid = room.parse().unwrap();
+    let focus = MeetingFocus::restore(meeting, bare, store.as_ref()).unwrap();
+    Fixture {
+        focus,
+        number,
+        room,
+        shared: Shared {
+            store,
+            tickets: Arc::new(Tickets::default()),
+            documents: Arc::new(documents),
+        },
+        _dir: TempDir(dir),
+    }
+}
+
+impl Fixture {
+    fn handle(&mut self, xml: &str) -> Vec<String> {
+        let stanza = el(xml);
+        let from = jid(stanza.attr("from").unwrap());
+        sent(&self.focus.handle(&stanza, &from, &self.shared))
+    }
+
+    fn occupant(&mut self, nick: &str, real: &str) -> Vec<String> {
+        let room = self.room.clone();
+        self.handle(&format!(
+            "<presence xmlns='jabber:client' from='{room}/{nick}'><x xmlns='http://jabber.org/protocol/muc#user'><item jid='{real}' role='participant' affiliation='none'/></x></presence>"
+        ))
+    }
+
+    fn hello(&mut self, real: &str, presenter: bool) -> Vec<String> {
+        let number = self.number.clone();
+        let ticket = self.shared.tickets.issue(Ticket {
+            meeting: crate::conference::meetings::MeetingNumber::parse(&number).unwrap(),
+            name: "x".into(),
+            presenter,
+            lan: false,
+        });
+        self.handle(&format!(
+            "<iq xmlns='jabber:client' type='set' id='h' from='{real}'><hello xmlns='urn:lectern:sync:1' meeting='{number}' ticket='{ticket}'/></iq>"
+        ))
+    }
+
+    fn request(&mut self, real: &str, payload: &str) -> Vec<String> {
+        let number = self.number.clone();
+        self.handle(&format!(
+            "<message xmlns='jabber:client' type='chat' id='r' from='{real}'><event xmlns='urn:lectern:sync:1' meeting='{number}' t='5'>{payload}</event></message>"
+        ))
+    }
+}
+
+#[test]
+fn a_new_room_is_configured_before_joins_are_answered() {
+    let mut f = fixture("configure");
+    let (reply, mut answer) = oneshot::channel();
+    let join = f.focus.wait_ready(reply, true).expect("a join presence");
+    assert!(String::from(&join).contains(&format!("{}/focus", f.room)));
+    let room = f.room.clone();
+    let outs = f.handle(&format!(
+        "<presence xmlns='jabber:client' from='{room}/focus'><x xmlns='http://jabber.org/protocol/muc#user'><item role='moderator' affiliation='owner'/><status code='201'/><status code='110'/></x></presence>"
+    ));
+    assert!(outs[0].starts_with("configure"), "{outs:?}");
+    assert!(outs[0].contains("muc#roomconfig_whois"), "{outs:?}");
+    assert!(
+        answer.try_recv().is_err(),
+        "no answer before the room is configured"
+    );
+    f.focus.configured(Ok(()));
+    assert!(matches!(answer.try_recv(), Ok(Ok(()))));
+}
+
+#[test]
+fn a_hello_before_the_presence_still_makes_the_presenter() {
+    let mut f = fixture("pending");
+    let outs = f.hello("ann@localhost/web", true);
+    assert_eq!(
+        outs.len(),
+        1,
+        "only the IQ answer until the occupant is known: {outs:?}"
+    );
+    assert!(outs[0].contains("role='presenter'"), "{outs:?}");
+    let outs = f.occupant("Ann", "ann@localhost/web");
+    assert_eq!(outs.len(), 1, "{outs:?}");
+    assert!(outs[0].contains("type='groupchat'") && outs[0].contains("seq='1'"));
+    assert!(outs[0].contains("<presenter nick='Ann'/>"), "{outs:?}");
+}
+
+#[test]
+fn only_the_presenter_is_sequenced_and_only_valid_requests() {
+    let mut f = fixture("requests");
+    f.occupant("Ann", "ann@localhost/web");
+    f.occupant("Bob", "bob@localhost/web");
+    f.hello("ann@localhost/web", true);
+    let forged = f.request("bob@localhost/web", "<pointer hide='true'/>");
+    assert!(
+        forged[0].contains("type='error'") && forged[0].contains("<forbidden"),
+        "{forged:?}"
+    );
+    let stranger = f.request("eve@localhost/x", "<pointer hide='true'/>");
+    assert!(stranger[0].contains("<forbidden"), "{stranger:?}");
+    let no_document = f.request("ann@localhost/web", "<page n='1'/>");
+    assert!(no_document[0].contains("<bad-request"), "{no_document:?}");
+    let ok = f.request("ann@localhost/web", "<pointer hide='true'/>");
+    assert!(
+        ok[0].contains("seq='2'"),
+        "gapless after the refusals: {ok:?}"
+    );
+    let archived = f.shared.store.events(&f.number, 0, 10).unwrap();
+    assert_eq!(archived.iter().map(|e| e.0).collect::<Vec<_>>(), vec![1, 2]);
+}
