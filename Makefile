@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test lint build unit interop web browser bench clean
+.PHONY: run test lint build unit interop web browser prosody lan bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
 run:
@@ -14,7 +14,7 @@ run:
 	$(BIN_RELEASE) serve
 
 ## Everything that proves Lectern works: formatting, lints, unit and system tests, interop.
-test: lint build unit interop web browser
+test: lint build unit interop web browser prosody lan
 	@echo "make test: all suites passed"
 
 lint:
@@ -42,6 +42,14 @@ web:
 ## A whole meeting in Debian's Chromium (installs chromium with apt-get if missing).
 browser: build
 	LECTERN_BIN=$(BIN_DEBUG) bash tests/browser/run.sh
+
+## The focus against Debian's Prosody (installs prosody with apt-get if missing), with slixmpp.
+prosody: build
+	LECTERN_BIN=$(BIN_DEBUG) bash tests/prosody/run.sh
+
+## LAN pre-distribution across two network namespaces (needs root for `ip netns`).
+lan: build
+	LECTERN_BIN=$(BIN_DEBUG) bash tests/lan/run.sh
 
 ## MUC fan-out and join benchmarks: Lectern, Prosody and ejabberd side by side, written to
 ## docs/BENCHMARKS.md (installs prosody and ejabberd from Debian; QUICK=1 for a short run).

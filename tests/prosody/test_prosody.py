@@ -189,9 +189,6 @@ def test_the_focus_configured_the_room_on_prosody():
 import pytest  # noqa: E402
 
 
-@pytest.mark.xfail(strict=True, reason="backend bug: conference/focus/meeting.rs builds the room "
-                   "description from the room's domain (focus=focus@conference.localhost), not the "
-                   "focus JID focus@localhost/focus that protocol/README.md says it announces")
 def test_room_description_announces_the_focus_jid():
     assert BASE and C2S, "run me through tests/prosody/run.sh"
     _, fields, _ = asyncio.run(asyncio.wait_for(room_info(), 60))

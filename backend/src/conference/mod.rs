@@ -150,6 +150,7 @@ impl Conference {
             target,
             &endpoints,
             focus::Shared {
+                focus_jid: endpoints.focus_jid.clone(),
                 store,
                 tickets: tickets.clone(),
                 documents,

@@ -167,7 +167,7 @@ impl MeetingFocus {
             return Vec::new();
         }
         if codes.contains(&110) {
-            return self.own_presence(unavailable, &codes);
+            return self.own_presence(unavailable, &codes, &shared.focus_jid);
         }
         if unavailable {
             self.occupants.remove(&nick);
@@ -184,7 +184,7 @@ impl MeetingFocus {
         }
     }
 
-    fn own_presence(&mut self, unavailable: bool, codes: &[u16]) -> Vec<Out> {
+    fn own_presence(&mut self, unavailable: bool, codes: &[u16], focus: &str) -> Vec<Out> {
         if unavailable {
             // Kicked, or the room was destroyed: the next join sets it up again.
             self.phase = Phase::Idle;
@@ -195,11 +195,10 @@ impl MeetingFocus {
         }
         if codes.contains(&201) {
             self.phase = Phase::Configuring;
-            let focus = format!("focus@{}", self.room.domain());
             return vec![Out::Configure {
                 number: self.meeting.number.clone(),
                 room: self.room.clone(),
-                form: stanzas::room_config(&self.meeting.title, &focus),
+                form: stanzas::room_config(&self.meeting.title, focus),
             }];
         }
         self.ready();
@@ -313,9 +312,10 @@ impl MeetingFocus {
 
     /// Tells LAN attendees present to fetch the whole current document.
     fn preloads(&self, document: &str) -> Vec<Out> {
+        let presenter = self.presenter_jid();
         self.lan
             .iter()
-            .filter(|jid| self.nick_of(jid).is_some())
+            .filter(|jid| self.nick_of(jid).is_some() && presenter.as_ref() != Some(*jid))
             .map(|jid| Out::Send(stanzas::direct(jid, self.preload(document))))
             .collect()
     }
@@ -334,7 +334,6 @@ impl MeetingFocus {
             return Vec::new();
         };
         let notice = Element::builder("preloaded", NS)
-            .attr(n("meeting"), self.meeting.number.as_str())
             .attr(n("nick"), nick)
             .attr(n("document"), done.attr("document").unwrap_or_default())
             .build();
@@ -439,7 +438,8 @@ impl MeetingFocus {
             .and_then(|t| shared.tickets.check(t, &self.meeting.number))
             .ok_or_else(|| Reject::NotAuthorized("unknown or expired ticket".into()))?;
         let mut outs = Vec::new();
-        if ticket.lan {
+        // The presenter has the document already; only attendees pre-load.
+        if ticket.lan && !ticket.presenter {
             self.lan.insert(from.clone());
             if let Some(document) = self.sync.document() {
                 outs.push(Out::Send(stanzas::direct(from, self.preload(&document))));

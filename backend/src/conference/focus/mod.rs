@@ -39,6 +39,8 @@ pub use connector::Transport;
 
 /// What the focus needs besides its connection.
 pub struct Shared {
+    /// The focus's own full JID, announced in every room's description.
+    pub focus_jid: String,
     pub store: Arc<dyn MeetingStore>,
     pub tickets: Arc<Tickets>,
     pub documents: Arc<Documents>,

@@ -62,6 +62,7 @@ fn fixture(label: &str) -> Fixture {
         number,
         room,
         shared: Shared {
+            focus_jid: "focus@localhost/focus".into(),
             store,
             tickets: Arc::new(Tickets::default()),
             documents: Arc::new(documents),
@@ -117,6 +118,7 @@ fn a_new_room_is_configured_before_joins_are_answered() {
     ));
     assert!(outs[0].starts_with("configure"), "{outs:?}");
     assert!(outs[0].contains("muc#roomconfig_whois"), "{outs:?}");
+    assert!(outs[0].contains("focus=focus@localhost/focus"), "{outs:?}");
     assert!(
         answer.try_recv().is_err(),
         "no answer before the room is configured"
