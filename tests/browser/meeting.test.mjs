@@ -399,9 +399,16 @@ describe('a meeting in Chromium', { timeout: 600000 }, () => {
         await erin.page.locator('#chat-log li', { hasText: 'Hello from Bob' }).waitFor({ state: 'visible' });
     });
 
-    it('LAN attendees (loopback counts) pre-load the package and the presenter sees it', async () => {
+    it('LAN attendees (loopback counts) pre-load the document, show pages from it, and the presenter sees it', async () => {
         for (const n of ['bob', 'carol', 'dave']) {
             await waitView(people[n].page, (v) => v.preloaded.includes(docId), `${n} to pre-load the document`);
+        }
+        const alice = people.alice.page;
+        await alice.locator('#stage').focus();
+        await alice.keyboard.press('ArrowRight');
+        for (const n of ['bob', 'carol', 'dave']) {
+            await waitView(people[n].page, (v) => v.drawn === `${docId}:3` && v.drawnFrom === 'local', `${n} to show page 3 from its local copy`);
+            assert.ok(near(await pixel(people[n].page, 'page-canvas', 0.5, 0.5), RGB[2]), `${n} shows page 3's colour`);
         }
         await waitView(
             people.alice.page,

@@ -1,6 +1,7 @@
 // The whole-document package for LAN pre-loading: an uncompressed POSIX tar holding
 // `manifest.json` and `pages/{n}.png` (protocol/README.md, `document`). Unpacked in memory,
-// every page verified against the sha256 announced in the <document/> event.
+// every page verified against the sha256 announced in the <document/> event. A server without
+// the package route gets the same result page by page.
 
 /**
  * Splits a tar archive into its regular files.
@@ -63,22 +64,30 @@ export async function sha256Hex(bytes) {
 }
 
 /**
- * Fetches and verifies a package. Resolves with an object URL per page number; rejects if
- * any page is missing or its hash differs (then nothing is kept).
- * @param {string} url
+ * Fetches and verifies a whole document. Resolves with an object URL per page number; rejects
+ * if any page is missing or its hash differs (then nothing is kept). If the server has no
+ * package route (404), every page is fetched one by one from `{base}pages/{n}.png` instead,
+ * with the same verification.
+ * @param {string} url the package URL from <preload/>
  * @param {string[]} hashes expected sha256 per page, index 0 = page 1
+ * @param {string} base the document's base URL (for the page-by-page fallback)
  * @param {AbortSignal} [signal]
- * @returns {Promise<Map<number, string>>}
+ * @returns {Promise<{ urls: Map<number, string>, how: 'package' | 'pages' }>}
  */
-export async function loadPackage(url, hashes, signal) {
+export async function loadPackage(url, hashes, base, signal) {
     const res = await fetch(url, { signal });
-    if (!res.ok) throw new Error(`package: HTTP ${res.status}`);
-    const files = untar(await res.arrayBuffer());
     /** @type {Map<number, Uint8Array>} */
     const pages = new Map();
-    for (const [path, data] of files) {
-        const m = /^pages\/(\d+)\.png$/.exec(path);
-        if (m) pages.set(Number(m[1]), data);
+    let how = /** @type {'package' | 'pages'} */ ('package');
+    if (res.status === 404) {
+        how = 'pages';
+        await fetchPages(base, hashes.length, pages, signal);
+    } else {
+        if (!res.ok) throw new Error(`package: HTTP ${res.status}`);
+        for (const [path, data] of untar(await res.arrayBuffer())) {
+            const m = /^pages\/(\d+)\.png$/.exec(path);
+            if (m) pages.set(Number(m[1]), data);
+        }
     }
     for (let n = 1; n <= hashes.length; n++) {
         const data = pages.get(n);
@@ -92,5 +101,23 @@ export async function loadPackage(url, hashes, signal) {
         const data = /** @type {Uint8Array} */ (pages.get(n));
         urls.set(n, URL.createObjectURL(new Blob([/** @type {BlobPart} */ (data)], { type: 'image/png' })));
     }
-    return urls;
+    return { urls, how };
+}
+
+/**
+ * Fetches pages 1..count, four at a time.
+ * @param {string} base @param {number} count @param {Map<number, Uint8Array>} into
+ * @param {AbortSignal} [signal]
+ */
+async function fetchPages(base, count, into, signal) {
+    let next = 1;
+    const worker = async () => {
+        while (next <= count) {
+            const n = next++;
+            const res = await fetch(`${base}pages/${n}.png`, { signal });
+            if (!res.ok) throw new Error(`page ${n}: HTTP ${res.status}`);
+            into.set(n, new Uint8Array(await res.arrayBuffer()));
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, count) }, worker));
 }

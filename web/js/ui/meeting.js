@@ -376,12 +376,15 @@ async function preload(p) {
     }
     view.preload.set(p.document, 'loading');
     try {
-        let hashes = session.state?.document?.id === p.document ? session.state.document.hashes : null;
+        const doc = session.state?.document?.id === p.document ? session.state.document : null;
+        let hashes = doc?.hashes ?? null;
+        let base = doc?.base ?? `/api/documents/${p.document}/`;
         if (!hashes || hashes.length === 0) {
             const m = await getManifest(p.document);
             hashes = m.pages.map((pg) => pg.sha256 ?? '');
+            base = `/api/documents/${m.id}/`;
         }
-        const urls = await loadPackage(p.url, hashes);
+        const { urls } = await loadPackage(p.url, hashes, base);
         images.setLocal(p.document, urls);
         view.preload.set(p.document, 'ready');
         session.sendPreloaded(p.document);
@@ -638,6 +641,7 @@ function exposeHooks() {
             following: view.following,
             shownPage: shownPage(),
             drawn: stage.drawnKey,
+            drawnFrom: stage.drawnFrom,
             lastSeq: session?.lastSeq ?? 0,
             stats: session ? { ...session.stats } : null,
             participants: session ? session.roster().map((p) => p.nick) : [],

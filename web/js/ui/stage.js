@@ -42,6 +42,8 @@ export class Stage {
         this.boxH = 0;
         /** What the page canvas currently shows, for tests and the UI (`doc:page` or ''). */
         this.drawnKey = '';
+        /** Where the shown page image came from: 'local' (pre-loaded copy), 'network' or ''. */
+        this.drawnFrom = '';
         new ResizeObserver(() => this.schedule()).observe(this.el);
     }
 
@@ -118,8 +120,10 @@ export class Stage {
             pc.imageSmoothingQuality = 'high';
             pc.drawImage(img, vp.x * iw, vp.y * ih, iw / vp.zoom, ih / vp.zoom, 0, 0, this.pageCanvas.width, this.pageCanvas.height);
             this.drawnKey = this.wantKey.split(':').slice(0, 2).join(':');
+            this.drawnFrom = img.src.startsWith('blob:') ? 'local' : 'network';
         } else {
             this.drawnKey = '';
+            this.drawnFrom = '';
         }
         // ink
         const ic = /** @type {CanvasRenderingContext2D} */ (this.inkCanvas.getContext('2d'));
