@@ -4,6 +4,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::documents::office::Office;
 use crate::documents::{Documents, Limits};
 use crate::store::{AccountStore, SledStore, StoreError};
 use crate::xmpp::{tcp, tls, Xmpp};
@@ -36,12 +37,14 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         source,
     })?;
     let store = Arc::new(SledStore::open(&config.data)?);
-    let docs = Documents::open(&config.data, Limits::from_config(&config)).map_err(|source| {
-        ServeError::DataDir {
-            path: config.data.join("documents"),
-            source,
-        }
-    })?;
+    let office = Office::start(&config);
+    let docs =
+        Documents::open(&config.data, Limits::from_config(&config), office).map_err(|source| {
+            ServeError::DataDir {
+                path: config.data.join("documents"),
+                source,
+            }
+        })?;
     let accounts: Arc<dyn AccountStore> = store.clone();
     let names = vec![config.domain.clone(), config.guest_domain()];
     let configured = config.tls_cert.as_deref().zip(config.tls_key.as_deref());
