@@ -25,7 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the server: HTTP, XMPP over TCP (STARTTLS) and XMPP over WebSocket
-    Serve(Overrides),
+    Serve(Box<Overrides>),
     /// Manage local accounts (works while a server is running on the same data directory)
     User {
         #[command(subcommand)]
@@ -131,7 +131,7 @@ fn convert(args: ConvertArgs) -> Result<(), CliError> {
         .out
         .as_deref()
         .ok_or_else(|| CliError::Failed("--out DIR is required".into()))?;
-    documents::convert::convert(&args.file, out, &limits).map_err(failed)?;
+    documents::convert::convert(&args.file, out, &limits, &config).map_err(failed)?;
     Ok(())
 }
 

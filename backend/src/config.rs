@@ -39,6 +39,11 @@ pub struct Config {
     pub external_guest_domain: Option<String>,
     pub external_websocket: Option<String>,
     pub focus_password: Option<String>,
+    pub document_timeout: u64,
+    pub office_workers: usize,
+    pub office_timeout: u64,
+    pub office_memory_limit: u64,
+    pub unoserver: Option<PathBuf>,
 }
 
 /// Every configuration key with its meaning; the example config is generated from this.
@@ -146,6 +151,32 @@ pub const FIELDS: &[(&str, &str)] = &[
         "focus_password",
         "The focus account's password on the external server.",
     ),
+    (
+        "document_timeout",
+        "Seconds a whole document may take to render; pages not done by then become \
+         placeholders.",
+    ),
+    (
+        "office_workers",
+        "Resident LibreOffice converters (unoserver listeners) for office documents; 0 turns \
+         office conversion off. Each holds ~200 MB while idle.",
+    ),
+    (
+        "office_timeout",
+        "Seconds one office document may take to convert to PDF before its converter is \
+         killed and restarted and the upload is refused with 422.",
+    ),
+    (
+        "office_memory_limit",
+        "Address-space limit in MiB for each converter process (RLIMIT_AS on unoserver and \
+         LibreOffice).",
+    ),
+    (
+        "unoserver",
+        "Path of the unoserver executable (PyPI unoserver in a venv made with \
+         --system-site-packages, beside Debian's python3-uno); unset: found on PATH or at \
+         /opt/lectern-unoserver/bin/unoserver.",
+    ),
 ];
 
 impl Default for Config {
@@ -176,6 +207,11 @@ impl Default for Config {
             external_guest_domain: None,
             external_websocket: None,
             focus_password: None,
+            document_timeout: 600,
+            office_workers: 1,
+            office_timeout: 120,
+            office_memory_limit: 3072,
+            unoserver: None,
         }
     }
 }
@@ -228,6 +264,18 @@ pub struct Overrides {
     /// Seconds one page may take to render [default: 30]
     #[arg(long, env = "LECTERN_PAGE_TIMEOUT")]
     pub page_timeout: Option<u64>,
+    /// Seconds a whole document may take to render [default: 600]
+    #[arg(long, env = "LECTERN_DOCUMENT_TIMEOUT")]
+    pub document_timeout: Option<u64>,
+    /// Resident LibreOffice converters; 0 turns office conversion off [default: 1]
+    #[arg(long, env = "LECTERN_OFFICE_WORKERS")]
+    pub office_workers: Option<usize>,
+    /// Seconds one office conversion may take [default: 120]
+    #[arg(long, env = "LECTERN_OFFICE_TIMEOUT")]
+    pub office_timeout: Option<u64>,
+    /// The unoserver executable [default: on PATH or /opt/lectern-unoserver/bin/unoserver]
+    #[arg(long, env = "LECTERN_UNOSERVER")]
+    pub unoserver: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +326,12 @@ impl Config {
         set(&mut c.max_upload_size, &o.max_upload_size);
         set(&mut c.max_pages, &o.max_pages);
         set(&mut c.page_timeout, &o.page_timeout);
+        set(&mut c.document_timeout, &o.document_timeout);
+        set(&mut c.office_workers, &o.office_workers);
+        set(&mut c.office_timeout, &o.office_timeout);
+        if o.unoserver.is_some() {
+            c.unoserver.clone_from(&o.unoserver);
+        }
         c.validate()?;
         Ok(c)
     }
@@ -308,8 +362,10 @@ impl Config {
                 "max_stanza_size >= 1024, outbound_queue > 0 and keepalive > 0 are required".into(),
             ));
         }
-        if self.page_timeout == 0 {
-            return Err(ConfigError::Invalid("page_timeout must be > 0".into()));
+        if self.page_timeout == 0 || self.document_timeout == 0 || self.office_timeout == 0 {
+            return Err(ConfigError::Invalid(
+                "page_timeout, document_timeout and office_timeout must be > 0".into(),
+            ));
         }
         Ok(())
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::conference::tickets::TokenAccounts;
 use crate::conference::{Conference, ConferenceError};
 use crate::config::Config;
+use crate::documents::office::Office;
 use crate::documents::{Documents, Limits};
 use crate::store::{AccountStore, MeetingStore, SledStore, StoreError};
 use crate::xmpp::{tcp, tls, Xmpp};
@@ -40,12 +41,14 @@ pub fn run(config: Config) -> Result<(), ServeError> {
         source,
     })?;
     let store = Arc::new(SledStore::open(&config.data)?);
-    let docs = Documents::open(&config.data, Limits::from_config(&config)).map_err(|source| {
-        ServeError::DataDir {
-            path: config.data.join("documents"),
-            source,
-        }
-    })?;
+    let office = Office::start(&config);
+    let docs =
+        Documents::open(&config.data, Limits::from_config(&config), office).map_err(|source| {
+            ServeError::DataDir {
+                path: config.data.join("documents"),
+                source,
+            }
+        })?;
     let meeting_store: Arc<dyn MeetingStore> = store.clone();
     let tokens = Arc::new(TokenAccounts::new(store.clone()));
     let accounts: Arc<dyn AccountStore> = tokens.clone();

@@ -8,19 +8,40 @@ use std::time::Instant;
 
 use super::encode::{self, ALL};
 use super::manifest::Event;
+use super::office::Office;
 use super::pdf::Renderer;
-use super::service::validate_bytes;
+use super::service::prepare;
+use super::sniff::{sniff, SNIFF_LEN};
 use super::store::{sha256_hex, MANIFEST, ORIGINAL};
 use super::{DocError, Kind, Limits, Manifest};
+use crate::config::Config;
 
-/// Converts `file` into `out` (laid out like `<data>/documents/<id>/`).
-pub fn convert(file: &Path, out: &Path, limits: &Limits) -> Result<Manifest, DocError> {
+/// Converts `file` into `out` (laid out like `<data>/documents/<id>/`). Office documents
+/// start a converter as `config` says, with its profile under `<out>/.office`.
+pub fn convert(
+    file: &Path,
+    out: &Path,
+    limits: &Limits,
+    config: &Config,
+) -> Result<Manifest, DocError> {
     let started = Instant::now();
-    let data = Arc::new(std::fs::read(file)?);
+    let data = std::fs::read(file)?;
     let id = sha256_hex(&data);
-    let manifest = validate_bytes(&id, data.clone(), limits)?;
     std::fs::create_dir_all(out)?;
-    std::fs::write(out.join(ORIGINAL), data.as_slice())?;
+    let head = &data[..data.len().min(SNIFF_LEN)];
+    let office = if sniff(head).is_some_and(|k| k.needs_office()) {
+        let mut config = config.clone();
+        config.data = out.join(".office");
+        Office::start(&config)
+    } else {
+        Office::unavailable("not needed")
+    };
+    let prepared = prepare(&id, file, head, limits, &office, out)?;
+    drop(office);
+    let manifest = prepared.manifest;
+    if data != std::fs::read(out.join(ORIGINAL)).unwrap_or_default() {
+        std::fs::write(out.join(ORIGINAL), &data)?;
+    }
     manifest.save(&out.join(MANIFEST))?;
     println!(
         "{id}: {} page(s), {:?}",
@@ -49,14 +70,14 @@ pub fn convert(file: &Path, out: &Path, limits: &Limits) -> Result<Manifest, Doc
 /// row per page and codec: render ms, encode ms, bytes.
 pub fn measure(file: &Path, pages: usize, limits: &Limits) -> Result<(), DocError> {
     let data = Arc::new(std::fs::read(file)?);
-    let manifest = validate_bytes("measure", data.clone(), limits)?;
-    if manifest.kind != Kind::Pdf {
+    if sniff(&data[..data.len().min(SNIFF_LEN)]) != Some(Kind::Pdf) {
         return Err(DocError::BadUpload("--measure takes a PDF".into()));
     }
+    let probe = super::pdf::probe(data.clone(), limits.max_pages)?;
     let renderer = Renderer::new(data)?;
     println!("page  WxH          render_ms  codec          encode_ms    bytes");
     let mut totals = vec![(0f64, 0usize); ALL.len()];
-    let n = pages.min(manifest.page_count);
+    let n = pages.min(probe.sizes.len());
     for index in 0..n {
         let start = Instant::now();
         let img = renderer

@@ -45,6 +45,10 @@ pub struct PageEntry {
     pub text: String,
     pub status: PageStatus,
     pub error: Option<String>,
+    /// What drew the image: `hayro`, `mutool` or `pdftoppm` (fallbacks), `image`; none for a
+    /// placeholder.
+    #[serde(default)]
+    pub renderer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +113,7 @@ impl Manifest {
                 text: String::new(),
                 status: PageStatus::Pending,
                 error: None,
+                renderer: None,
             })
             .collect();
         Self {

@@ -18,12 +18,17 @@
 
 pub mod convert;
 pub mod encode;
+pub mod fallback;
 pub mod manifest;
+pub mod office;
+pub mod package;
 pub mod pdf;
 pub mod pipeline;
+pub mod render;
 pub mod service;
 pub mod sniff;
 pub mod store;
+pub mod zipcheck;
 
 use std::time::Duration;
 
@@ -42,6 +47,8 @@ pub struct Limits {
     pub page_timeout: Duration,
     /// Render threads per document.
     pub workers: usize,
+    /// Pages not rendered this long after a document's conversion started get placeholders.
+    pub document_timeout: Duration,
 }
 
 impl Limits {
@@ -55,6 +62,7 @@ impl Limits {
             max_pages: c.max_pages,
             page_timeout: Duration::from_secs(c.page_timeout),
             workers,
+            document_timeout: Duration::from_secs(c.document_timeout),
         }
     }
 }
@@ -77,11 +85,20 @@ pub enum DocError {
     )]
     UnknownType,
     #[error(
-        "office documents are converted with LibreOffice, and office conversion is not \
-         available on this server yet (it will need the Debian package libreoffice-nogui); \
-         export the file as PDF and upload that"
+        "office documents cannot be converted on this server ({0}); export the file as PDF \
+         and upload that"
     )]
-    OfficeUnavailable,
+    OfficeUnavailable(String),
+    #[error("LibreOffice could not convert the document: {0}")]
+    OfficeFailed(String),
+    #[error("LibreOffice took longer than {secs} s to convert the document")]
+    OfficeTimeout { secs: u64 },
+    #[error("every office converter is busy; try again in a minute")]
+    OfficeBusy,
+    #[error("the office document is not a safe zip archive: {0}")]
+    HostileArchive(String),
+    #[error("the document is still converting")]
+    NotReady,
     #[error("the PDF is protected by a password; remove the password and upload it again")]
     Encrypted,
     #[error("the PDF is encrypted with a method this server cannot open")]
@@ -108,7 +125,12 @@ impl DocError {
         match self {
             DocError::TooLarge { .. } => "too_large",
             DocError::UnknownType => "unknown_type",
-            DocError::OfficeUnavailable => "office_conversion_unavailable",
+            DocError::OfficeUnavailable(_) => "office_conversion_unavailable",
+            DocError::OfficeFailed(_) => "office_conversion_failed",
+            DocError::OfficeTimeout { .. } => "office_conversion_timeout",
+            DocError::OfficeBusy => "office_busy",
+            DocError::HostileArchive(_) => "hostile_archive",
+            DocError::NotReady => "not_ready",
             DocError::Encrypted => "password_protected",
             DocError::UnsupportedEncryption => "unsupported_encryption",
             DocError::CorruptPdf => "corrupt_pdf",
@@ -125,4 +147,13 @@ impl DocError {
 /// A document id is 64 lowercase hex digits; anything else is never looked up on disk.
 pub fn valid_id(id: &str) -> bool {
     id.len() == 64 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The first `name` on `PATH`.
+pub(crate) fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| std::path::Path::new(dir).join(name))
+        .find(|p| p.is_file())
 }

@@ -3,16 +3,17 @@
 //! about progress.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
 use super::manifest::{Event, Manifest, Status};
+use super::office::Office;
 use super::pipeline::{self, probe_image};
-use super::sniff::sniff;
-use super::store::{Ingest, Store, Upload, MANIFEST};
-use super::{pdf, valid_id, DocError, Limits};
+use super::sniff::{sniff, Kind};
+use super::store::{Ingest, Store, Upload, CONVERTED, MANIFEST};
+use super::{pdf, valid_id, zipcheck, DocError, Limits};
 
 /// A conversion in progress: its manifest as it stands and its progress events.
 struct Job {
@@ -23,6 +24,7 @@ struct Job {
 pub struct Documents {
     store: Store,
     limits: Limits,
+    office: Office,
     jobs: Mutex<HashMap<String, Arc<Job>>>,
 }
 
@@ -34,10 +36,11 @@ pub struct Subscription {
 }
 
 impl Documents {
-    pub fn open(data: &std::path::Path, limits: Limits) -> std::io::Result<Self> {
+    pub fn open(data: &std::path::Path, limits: Limits, office: Office) -> std::io::Result<Self> {
         Ok(Self {
             store: Store::open(data)?,
             limits,
+            office,
             jobs: Mutex::new(HashMap::new()),
         })
     }
@@ -59,10 +62,21 @@ impl Documents {
             drop(upload);
             return Ok((self.manifest(&id)?, false));
         }
-        let manifest = validate(&upload, &self.limits)?;
+        let scratch = self.store.scratch()?;
+        let Prepared {
+            manifest,
+            converted,
+        } = prepare(
+            &upload.id,
+            upload.path(),
+            &upload.head,
+            &self.limits,
+            &self.office,
+            scratch.path(),
+        )?;
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
         let id = upload.id.clone();
-        let created = self.store.commit(upload, &json)?;
+        let created = self.store.commit(upload, &json, converted.as_deref())?;
         if created {
             self.start(manifest.clone());
             Ok((manifest, true))
@@ -102,6 +116,15 @@ impl Documents {
                 live
             },
         })
+    }
+
+    /// The whole-document package of a finished document.
+    pub fn package(self: &Arc<Self>, id: &str) -> Result<super::package::Package, DocError> {
+        let m = self.manifest(id)?;
+        if m.status != Status::Ready {
+            return Err(DocError::NotReady);
+        }
+        Ok(super::package::package(&self.store.dir(id), &m)?)
     }
 
     /// The file of a page image or thumbnail, once written.
@@ -175,22 +198,59 @@ impl Documents {
     }
 }
 
-/// Sniffs and opens an upload; its pending manifest if it is a document we can convert.
-pub fn validate(upload: &Upload, limits: &Limits) -> Result<Manifest, DocError> {
-    // Office files are refused before reading the whole upload.
-    if sniff(&upload.head).is_some_and(|k| k.needs_office()) {
-        return Err(DocError::OfficeUnavailable);
-    }
-    validate_bytes(&upload.id, Arc::new(std::fs::read(upload.path())?), limits)
+/// An upload that can be converted: its pending manifest and, for an office document, the PDF
+/// LibreOffice made of it.
+pub struct Prepared {
+    pub manifest: Manifest,
+    pub converted: Option<PathBuf>,
 }
 
-/// [`validate`] for bytes already in memory.
-pub fn validate_bytes(id: &str, data: Arc<Vec<u8>>, limits: &Limits) -> Result<Manifest, DocError> {
-    let head = &data[..data.len().min(super::sniff::SNIFF_LEN)];
+/// Sniffs the upload at `path` (whose first bytes are `head`) and makes sure it can be
+/// converted: PDFs are opened and their pages counted, images' headers read, office documents
+/// checked for zip bombs and converted to `<scratch>/converted.pdf`. Blocking.
+pub fn prepare(
+    id: &str,
+    path: &Path,
+    head: &[u8],
+    limits: &Limits,
+    office: &Office,
+    scratch: &Path,
+) -> Result<Prepared, DocError> {
     let kind = sniff(head).ok_or(DocError::UnknownType)?;
-    if kind.needs_office() {
-        return Err(DocError::OfficeUnavailable);
+    if !kind.needs_office() {
+        let manifest = validate_bytes(id, kind, Arc::new(std::fs::read(path)?), limits)?;
+        return Ok(Prepared {
+            manifest,
+            converted: None,
+        });
     }
+    // Refused before any work when LibreOffice is missing.
+    office.available()?;
+    if kind == Kind::OfficeZip {
+        zipcheck::check(path)?;
+    }
+    let pdf_path = scratch.join(CONVERTED);
+    office.convert(path, &pdf_path)?;
+    let probe =
+        pdf::probe(Arc::new(std::fs::read(&pdf_path)?), limits.max_pages).map_err(|e| match e {
+            DocError::CorruptPdf | DocError::Encrypted | DocError::UnsupportedEncryption => {
+                DocError::OfficeFailed("LibreOffice produced an unreadable PDF".into())
+            }
+            e => e,
+        })?;
+    Ok(Prepared {
+        manifest: Manifest::new(id, kind, probe.title, &probe.sizes),
+        converted: Some(pdf_path),
+    })
+}
+
+/// The pending manifest of a PDF or image already in memory.
+fn validate_bytes(
+    id: &str,
+    kind: Kind,
+    data: Arc<Vec<u8>>,
+    limits: &Limits,
+) -> Result<Manifest, DocError> {
     if kind.is_image() {
         let (w, h) = probe_image(&data)?;
         return Ok(Manifest::new(id, kind, None, &[(w as f32, h as f32)]));

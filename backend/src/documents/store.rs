@@ -13,6 +13,8 @@ use super::DocError;
 
 pub const ORIGINAL: &str = "original";
 pub const MANIFEST: &str = "manifest.json";
+/// An office document's PDF, as LibreOffice made it; its pages are rendered from this.
+pub const CONVERTED: &str = "converted.pdf";
 const TMP: &str = ".tmp";
 
 /// `<data>/documents`.
@@ -58,17 +60,33 @@ impl Store {
         })
     }
 
-    /// Moves a finished upload under its id, with `manifest` beside it. Returns false when the
-    /// id already existed (a concurrent upload of the same file won); the upload is dropped.
-    pub fn commit(&self, upload: Upload, manifest: &[u8]) -> std::io::Result<bool> {
+    /// A private directory under `.tmp`, removed when dropped (office conversions work here).
+    pub fn scratch(&self) -> std::io::Result<Scratch> {
+        let dir = Scratch(self.root.join(TMP).join(format!("work-{}", random_name())));
+        std::fs::create_dir(&dir.0)?;
+        Ok(dir)
+    }
+
+    /// Moves a finished upload under its id, with `manifest` (and an office document's
+    /// `converted` PDF) beside it. Returns false when the id already existed (a concurrent
+    /// upload of the same file won); the upload is dropped.
+    pub fn commit(
+        &self,
+        upload: Upload,
+        manifest: &[u8],
+        converted: Option<&Path>,
+    ) -> std::io::Result<bool> {
         if self.exists(&upload.id) {
             return Ok(false);
         }
         let staging = self.root.join(TMP).join(format!("doc-{}", random_name()));
-        let staging = TempDir(staging);
+        let staging = Scratch(staging);
         std::fs::create_dir(&staging.0)?;
         std::fs::rename(&upload.temp.0, staging.0.join(ORIGINAL))?;
         std::fs::write(staging.0.join(MANIFEST), manifest)?;
+        if let Some(pdf) = converted {
+            std::fs::rename(pdf, staging.0.join(CONVERTED))?;
+        }
         match std::fs::rename(&staging.0, self.dir(&upload.id)) {
             Ok(()) => {
                 std::mem::forget(staging);
@@ -142,9 +160,16 @@ impl Drop for TempPath {
     }
 }
 
-struct TempDir(PathBuf);
+/// A directory removed with everything in it when dropped.
+pub struct Scratch(PathBuf);
 
-impl Drop for TempDir {
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
@@ -189,7 +214,7 @@ mod tests {
         assert_eq!(up.id, sha256_hex(b"hello world"));
         assert_eq!(up.head, b"hello world");
         let id = up.id.clone();
-        assert!(store.commit(up, b"{}").unwrap());
+        assert!(store.commit(up, b"{}", None).unwrap());
         assert_eq!(
             std::fs::read(store.dir(&id).join(ORIGINAL)).unwrap(),
             b"hello world"
@@ -197,7 +222,7 @@ mod tests {
         // The same bytes again: nothing new is written.
         let mut again = store.ingest(100).unwrap();
         again.write(b"hello world").unwrap();
-        assert!(!store.commit(again.finish().unwrap(), b"{}").unwrap());
+        assert!(!store.commit(again.finish().unwrap(), b"{}", None).unwrap());
         assert_eq!(leftovers(&store), 0);
         std::fs::remove_dir_all(&data).unwrap();
     }

@@ -14,6 +14,7 @@ use futures_util::{stream, StreamExt};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
+use crate::documents::package::{self, Member};
 use crate::documents::{DocError, Documents, Event};
 
 /// Page images never change under their URL (the id is the content's hash).
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/documents", web::post().to(upload))
         .route("/api/documents/{id}", web::get().to(manifest))
         .route("/api/documents/{id}/events", web::get().to(events))
+        .route("/api/documents/{id}/package", web::get().to(package))
         .route(
             "/api/documents/{id}/{folder:pages|thumbs}/{name}",
             web::get().to(page_file),
@@ -39,10 +41,15 @@ impl ResponseError for DocError {
     fn status_code(&self) -> StatusCode {
         match self {
             DocError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            DocError::UnknownType | DocError::OfficeUnavailable => {
+            DocError::UnknownType | DocError::OfficeUnavailable(_) => {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE
             }
-            DocError::Encrypted
+            DocError::OfficeBusy => StatusCode::SERVICE_UNAVAILABLE,
+            DocError::NotReady => StatusCode::CONFLICT,
+            DocError::OfficeFailed(_)
+            | DocError::OfficeTimeout { .. }
+            | DocError::HostileArchive(_)
+            | DocError::Encrypted
             | DocError::UnsupportedEncryption
             | DocError::CorruptPdf
             | DocError::CorruptImage(_)
@@ -183,4 +190,58 @@ async fn page_file(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(IMMUTABLE));
     Ok(resp)
+}
+
+/// `GET /api/documents/{id}/package`: every page and the manifest as one uncompressed tar
+/// (see `documents::package`), streamed a page at a time; 409 until the document is done.
+async fn package(
+    req: HttpRequest,
+    path: web::Path<String>,
+    docs: web::Data<Arc<Documents>>,
+) -> Result<HttpResponse, DocError> {
+    let docs = docs.get_ref().clone();
+    let pkg = web::block(move || docs.package(&path))
+        .await
+        .map_err(|e| DocError::Io(std::io::Error::other(e.to_string())))??;
+    let matches = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|t| t.trim() == pkg.etag || t.trim() == "*")
+        });
+    let mut resp = if matches {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    resp.insert_header((header::ETAG, pkg.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, IMMUTABLE));
+    if matches {
+        return Ok(resp.finish());
+    }
+    let body = stream::iter(pkg.members)
+        .then(|m| async move {
+            let head = package::header(m.name(), m.size());
+            let data = match &m {
+                Member::Bytes(_, b) => b.clone(),
+                Member::File(_, path, _) => tokio::fs::read(path).await?,
+            };
+            if data.len() as u64 != m.size() {
+                return Err(std::io::Error::other(format!("{} changed size", m.name())));
+            }
+            let mut chunk = Vec::with_capacity(512 + data.len() + 512);
+            chunk.extend_from_slice(&head);
+            chunk.extend_from_slice(&data);
+            chunk.extend_from_slice(&package::padding(m.size()));
+            Ok(web::Bytes::from(chunk))
+        })
+        .chain(stream::once(async {
+            Ok(web::Bytes::from(package::trailer()))
+        }));
+    Ok(resp
+        .insert_header((header::CONTENT_TYPE, "application/x-tar"))
+        .no_chunking(pkg.len)
+        .streaming(body))
 }

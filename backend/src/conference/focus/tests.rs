@@ -52,7 +52,12 @@ fn fixture(label: &str) -> Fixture {
     let store: Arc<dyn MeetingStore> = Arc::new(MemoryStore::default());
     let meetings = Meetings::open(store.clone()).unwrap();
     let (meeting, _) = meetings.create("Review").unwrap();
-    let documents = Documents::open(&dir, Limits::from_config(&Config::default())).unwrap();
+    let config = Config {
+        office_workers: 0,
+        ..Config::default()
+    };
+    let office = crate::documents::office::Office::start(&config);
+    let documents = Documents::open(&dir, Limits::from_config(&config), office).unwrap();
     let number = meeting.number.to_string();
     let room = format!("{number}@conference.localhost");
     let bare: BareJid = room.parse().unwrap();
