@@ -306,6 +306,9 @@ struct RunResult {
     cpu_join_pct: f64,
     cpu_events_pct: f64,
     gen_cpu_events_pct: f64,
+    /// Busy CPU of everything else on the machine during the send window (% of one core).
+    other_cpu_events_pct: f64,
+    loadavg: String,
     rss_before_mib: f64,
     rss_joined_mib: f64,
     rss_end_mib: f64,
@@ -488,6 +491,10 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     // The timed part: page turns and strokes at their rates.
     let cpu_a = procfs::cpu_seconds(pid).unwrap_or(0.0);
     let gen_a = procfs::cpu_seconds(std::process::id()).unwrap_or(0.0);
+    let busy_a = procfs::machine_busy_seconds().unwrap_or(0.0);
+    r.loadavg = std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default();
     let start = Instant::now();
     let base = tokio::time::Instant::now();
     let mut lag_max = 0.0f64;
@@ -502,6 +509,9 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     r.send_lag_max_ms = lag_max * 1000.0;
     let cpu_b = procfs::cpu_seconds(pid).unwrap_or(0.0);
     let gen_b = procfs::cpu_seconds(std::process::id()).unwrap_or(0.0);
+    let busy_b = procfs::machine_busy_seconds().unwrap_or(0.0);
+    r.other_cpu_events_pct =
+        ((busy_b - busy_a) - (cpu_b - cpu_a) - (gen_b - gen_a)).max(0.0) / r.send_s * 100.0;
     r.cpu_events_pct = (cpu_b - cpu_a) / r.send_s * 100.0;
     r.gen_cpu_events_pct = (gen_b - gen_a) / r.send_s * 100.0;
     r.hwm_mib = vm_hwm_kib(pid).unwrap_or(0) as f64 / 1024.0;
@@ -664,11 +674,11 @@ fn section(cli: &Cli, results: &[RunResult]) -> String {
         s.push_str(&row("stroke extend", r.n, &r.extend));
         s.push('\n');
     }
-    s.push_str("\n| attendees | joined | join time s | join p95 ms (http / login / room / hello) | server CPU joins | server CPU events | generator CPU events | server RSS before / joined / end / peak MiB | seq gaps | presenter errors |\n");
-    s.push_str("|---:|---:|---:|---|---:|---:|---:|---|---:|---:|\n");
+    s.push_str("\n| attendees | joined | join time s | join p95 ms (http / login / room / hello) | server CPU joins | server CPU events | generator CPU events | other CPU events (load avg) | server RSS before / joined / end / peak MiB | seq gaps | presenter errors |\n");
+    s.push_str("|---:|---:|---:|---|---:|---:|---:|---|---|---:|---:|\n");
     for r in results {
         s.push_str(&format!(
-            "| {} | {} | {:.1} | {:.0} / {:.0} / {:.0} / {:.0} | {:.0} % | {:.0} % | {:.0} % | {:.0} / {:.0} / {:.0} / {:.0} | {} | {} |\n",
+            "| {} | {} | {:.1} | {:.0} / {:.0} / {:.0} / {:.0} | {:.0} % | {:.0} % | {:.0} % | {:.0} % ({}) | {:.0} / {:.0} / {:.0} / {:.0} | {} | {} |\n",
             r.n,
             r.joined,
             r.join_s,
@@ -679,6 +689,8 @@ fn section(cli: &Cli, results: &[RunResult]) -> String {
             r.cpu_join_pct,
             r.cpu_events_pct,
             r.gen_cpu_events_pct,
+            r.other_cpu_events_pct,
+            r.loadavg,
             r.rss_before_mib,
             r.rss_joined_mib,
             r.rss_end_mib,
@@ -774,7 +786,8 @@ fn json(r: &RunResult) -> serde_json::Value {
         "share_received": r.share_received, "gaps": r.gaps, "out_of_order": r.out_of_order,
         "closed": r.closed, "presenter_errors": r.presenter_errors,
         "server_cpu_join_pct": r.cpu_join_pct, "server_cpu_events_pct": r.cpu_events_pct,
-        "generator_cpu_events_pct": r.gen_cpu_events_pct, "rss_before_mib": r.rss_before_mib,
+        "generator_cpu_events_pct": r.gen_cpu_events_pct,
+        "other_cpu_events_pct": r.other_cpu_events_pct, "loadavg": r.loadavg, "rss_before_mib": r.rss_before_mib,
         "rss_joined_mib": r.rss_joined_mib, "rss_end_mib": r.rss_end_mib, "peak_rss_mib": r.hwm_mib,
         "error": r.error,
     })
