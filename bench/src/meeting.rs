@@ -712,6 +712,23 @@ fn section(cli: &Cli, results: &[RunResult]) -> String {
                 r.extend.p.p95
             ));
         }
+        for (label, k) in [("page turns", &r.turn), ("stroke extends", &r.extend)] {
+            if k.p.p95 > cli.late_ms && k.first_p95 >= 0.7 * k.p.p95 {
+                notes.push(format!(
+                    "N={}: {label}: the fastest attendee's p95 ({:.0} ms) is most of the p95 ({:.0} ms): \
+                     the delay is before the room fan-out (presenter → focus → archive → emit), not in it.",
+                    r.n, k.first_p95, k.p.p95
+                ));
+            }
+        }
+        if r.other_cpu_events_pct > 50.0 {
+            notes.push(format!(
+                "N={}: other processes used {:.0} % of a core during the send window (load average {}): \
+                 the machine was shared and busy, so these figures are pessimistic; rerun on a quiet machine \
+                 for reference numbers.",
+                r.n, r.other_cpu_events_pct, r.loadavg
+            ));
+        }
         if let Some(e) = &r.error {
             notes.push(format!("N={}: run error: {e}", r.n));
         }
