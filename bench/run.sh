@@ -203,6 +203,9 @@ main() {
     "$BENCH" report --results "$RESULTS" --out "$OUT" --machine "$WORK/machine.txt" \
         --notes "$ROOT/bench/observations.md" --command "$cmd"
     log "wrote $OUT (raw results and server logs: $WORK)"
+    # After the report: it rewrites the whole file, and this adds its own marked section.
+    N=$([ "$QUICK" = 1 ] && echo 50 || echo 200,1000) OUT="$OUT" bash "$ROOT/bench/meeting.sh" \
+        || echo "(meeting bench exited with $?)" >&2
 }
 
 main "$@"
