@@ -77,6 +77,10 @@ impl MeetingStore for MemoryStore {
         Ok(())
     }
 
+    fn sync_events(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     fn events(
         &self,
         number: &str,

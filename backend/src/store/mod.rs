@@ -54,12 +54,16 @@ pub trait RoomStore: Send + Sync {
 }
 
 /// Meetings and their event archives. Records are opaque bytes; `conference/` owns the format.
-/// Events are kept in `seq` order per meeting, and an appended event is durable when this
-/// returns (the focus acknowledges nothing it could lose in a crash).
+/// Events are kept in `seq` order per meeting. Appended events are durable once
+/// [`MeetingStore::sync_events`] returns: the focus appends a batch, syncs once, and only then
+/// sends, so it acknowledges nothing it could lose in a crash and pays one disk sync per
+/// batch rather than per event.
 pub trait MeetingStore: Send + Sync {
     fn meetings(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     fn put_meeting(&self, number: &str, record: &[u8]) -> Result<(), StoreError>;
     fn append_event(&self, number: &str, seq: u64, record: &[u8]) -> Result<(), StoreError>;
+    /// Makes every appended event durable.
+    fn sync_events(&self) -> Result<(), StoreError>;
     /// Events with `seq > since`, at most `max`, in order.
     fn events(
         &self,

@@ -121,6 +121,10 @@ impl MeetingStore for SledStore {
         self.events
             .insert(event_key(number, seq), record)
             .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn sync_events(&self) -> Result<(), StoreError> {
         self.flush()
     }
 

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use minidom::Element;
 use tokio::sync::{mpsc, oneshot};
 use tokio_xmpp::jid::{BareJid, FullJid, Jid};
@@ -62,6 +62,8 @@ pub struct Focus {
 
 /// How long a join waits for the focus to set a room up.
 const ROOM_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most stanzas handled before one archive sync and one round of sends.
+const BATCH: usize = 64;
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -163,29 +165,33 @@ impl Task {
             && loop {
                 tokio::select! {
                     item = stream.next() => {
-                        let outs = match item {
-                            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => self.stanza(stanza),
-                            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) => {
-                                tracing::warn!("focus stream error: {e:?}");
-                                break true;
+                        // Take whatever else has already arrived too, so one disk sync
+                        // covers the whole batch of events.
+                        let mut outs = Vec::new();
+                        let mut lost = false;
+                        let mut next = Some(item);
+                        let mut taken = 0;
+                        while let Some(item) = next.take() {
+                            match self.read(item) {
+                                Some(more) => outs.extend(more),
+                                None => {
+                                    lost = true;
+                                    break;
+                                }
                             }
-                            Some(Ok(FallibleStreamElement::Ok(_))) => Vec::new(),
-                            Some(Ok(FallibleStreamElement::Err(e))) => {
-                                tracing::warn!("focus skipped an invalid stanza: {e}");
-                                Vec::new()
+                            taken += 1;
+                            if taken < BATCH {
+                                next = stream.next().now_or_never();
                             }
-                            Some(Err(ReadError::SoftTimeout)) => vec![Out::Send(stanzas::ping(&self.jid))],
-                            Some(Err(ReadError::ParseError(e))) => {
-                                tracing::warn!("focus skipped an unparseable stanza: {e}");
-                                Vec::new()
+                        }
+                        if !outs.is_empty() {
+                            if let Err(e) = self.shared.store.sync_events() {
+                                // Sending would acknowledge events a crash could lose.
+                                tracing::error!("focus archive sync failed; not sending: {e}");
+                                outs.clear();
                             }
-                            Some(Err(e)) => {
-                                tracing::warn!("focus read: {e}");
-                                break true;
-                            }
-                            None => break true,
-                        };
-                        if !self.write(&mut stream, outs).await {
+                        }
+                        if !self.write(&mut stream, outs).await || lost {
                             break true;
                         }
                     }
@@ -202,6 +208,34 @@ impl Task {
             };
         self.online = false;
         keep
+    }
+
+    /// One item from the stream: what to send, or `None` when the connection is over.
+    fn read(&mut self, item: Option<Result<FallibleStreamElement, ReadError>>) -> Option<Vec<Out>> {
+        match item {
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::Stanza(stanza)))) => {
+                Some(self.stanza(stanza))
+            }
+            Some(Ok(FallibleStreamElement::Ok(XmppStreamElement::StreamError(e)))) => {
+                tracing::warn!("focus stream error: {e:?}");
+                None
+            }
+            Some(Ok(FallibleStreamElement::Ok(_))) => Some(Vec::new()),
+            Some(Ok(FallibleStreamElement::Err(e))) => {
+                tracing::warn!("focus skipped an invalid stanza: {e}");
+                Some(Vec::new())
+            }
+            Some(Err(ReadError::SoftTimeout)) => Some(vec![Out::Send(stanzas::ping(&self.jid))]),
+            Some(Err(ReadError::ParseError(e))) => {
+                tracing::warn!("focus skipped an unparseable stanza: {e}");
+                Some(Vec::new())
+            }
+            Some(Err(e)) => {
+                tracing::warn!("focus read: {e}");
+                None
+            }
+            None => None,
+        }
     }
 
     fn command(&mut self, command: Command) -> Vec<Out> {
