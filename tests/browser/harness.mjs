@@ -309,3 +309,24 @@ export async function startProxy(target) {
         },
     };
 }
+
+/**
+ * The most opaque ink pixel within `r` CSS pixels of a page-normalised point (a stroke's exact
+ * pixels depend on how many pointer events the browser coalesced).
+ */
+export function inkNear(page, x, y, r = 3) {
+    return page.evaluate(
+        ([nx, ny, rad]) => {
+            const c = /** @type {HTMLCanvasElement} */ (document.getElementById('ink-canvas'));
+            const k = c.width / c.getBoundingClientRect().width;
+            const R = Math.max(1, Math.round(rad * k));
+            const cx = Math.floor(nx * c.width);
+            const cy = Math.floor(ny * c.height);
+            const d = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d')).getImageData(cx - R, cy - R, 2 * R + 1, 2 * R + 1).data;
+            let best = [0, 0, 0, 0];
+            for (let i = 0; i < d.length; i += 4) if (d[i + 3] > best[3]) best = [d[i], d[i + 1], d[i + 2], d[i + 3]];
+            return best;
+        },
+        [x, y, r],
+    );
+}

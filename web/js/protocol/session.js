@@ -542,7 +542,7 @@ export class Session extends EventTarget {
             conn.sendIQ(
                 builder.tree(),
                 (/** @type {Element} */ res) => {
-                    if (bare(res.getAttribute('from') || '') !== bare(this.info.focus)) {
+                    if ((res.getAttribute('from') || '').toLowerCase() !== this.info.focus.toLowerCase()) {
                         this.stats.ignored += 1;
                         reject(new Error('an IQ result not from the focus'));
                         return;

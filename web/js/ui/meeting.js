@@ -45,6 +45,8 @@ const view = {
     localVp: /** @type {Viewport | null} */ (null),
     /** @type {Map<string, Doc>} documents seen in this meeting */
     docs: new Map(),
+    /** @type {Viewport | null} the presenter's last viewport request, until the focus echoes it */
+    sentVp: /** @type {Viewport | null} */ (null),
     /** @type {Map<string, Set<string>>} nick → documents it pre-loaded (presenter view) */
     preloadedBy: new Map(),
     /** @type {Map<string, string>} document → 'loading' | 'ready' | 'failed' (our own pre-load) */
@@ -275,10 +277,13 @@ function step(d) {
 }
 
 function zoom(factor) {
-    const vp = shownViewport();
+    const presenter = !!session?.isPresenter;
+    // the presenter zooms from what it asked for last, not from the echo still on its way
+    const vp = (presenter && view.sentVp) || shownViewport();
     const span = 1 / vp.zoom;
     const next = factor === 0 ? WHOLE_PAGE : zoomAround(vp, factor, vp.x + span / 2, vp.y + span / 2);
-    if (session?.isPresenter) {
+    if (presenter && session) {
+        view.sentVp = next;
         session.request('viewport', { x: next.x, y: next.y, zoom: next.zoom });
     } else {
         view.localVp = factor === 0 ? null : next;
@@ -570,7 +575,7 @@ function wirePan() {
         const vp = shownViewport();
         if (vp.zoom <= 1) return;
         drag = { id: e.pointerId, x: e.clientX, y: e.clientY, vp };
-        canvas.setPointerCapture(e.pointerId);
+        if (e.pointerType !== 'touch') canvas.setPointerCapture(e.pointerId); // touch: implicit
     });
     canvas.addEventListener('pointermove', (e) => {
         if (!drag || e.pointerId !== drag.id) return;
@@ -683,6 +688,10 @@ async function main() {
     });
     s.addEventListener('state', () => {
         const st = s.state;
+        const sent = view.sentVp;
+        if (sent && st && (st.page !== view.lastPage || (st.viewport.x === sent.x && st.viewport.y === sent.y && st.viewport.zoom === sent.zoom))) {
+            view.sentVp = null;
+        }
         if (st?.document && s.isPresenter && tools.confirm(pageItems(st, st.document.id, st.page))) {
             /* overlay shrank */
         }

@@ -106,7 +106,10 @@ export class Stage {
     draw() {
         this.layout();
         const { vp, items, overlay, pointer } = this.scene;
-        const shown = !!this.image && this.imageKey === this.wantKey;
+        // the same page from another source (its pre-loaded copy): keep showing the old image
+        // until the new one has loaded, rather than flashing an empty page
+        const page = (/** @type {string} */ k) => k.split(':').slice(0, 2).join(':');
+        const shown = !!this.image && !!this.wantKey && page(this.imageKey) === page(this.wantKey);
         this.box.hidden = !this.wantKey;
         // page
         const pc = /** @type {CanvasRenderingContext2D} */ (this.pageCanvas.getContext('2d'));
@@ -119,7 +122,7 @@ export class Stage {
             const ih = img.naturalHeight;
             pc.imageSmoothingQuality = 'high';
             pc.drawImage(img, vp.x * iw, vp.y * ih, iw / vp.zoom, ih / vp.zoom, 0, 0, this.pageCanvas.width, this.pageCanvas.height);
-            this.drawnKey = this.wantKey.split(':').slice(0, 2).join(':');
+            this.drawnKey = page(this.imageKey);
             this.drawnFrom = img.src.startsWith('blob:') ? 'local' : 'network';
         } else {
             this.drawnKey = '';

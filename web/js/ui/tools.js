@@ -121,7 +121,8 @@ export class Tools {
             this.placeText(cur.page, x, y);
             return;
         }
-        /** @type {any} */ (e.target).setPointerCapture?.(e.pointerId);
+        // touch pointers are captured implicitly; capturing again left Chromium without the next tap's click
+        if (e.pointerType !== 'touch') /** @type {any} */ (e.target).setPointerCapture?.(e.pointerId);
         if (t === 'pen' || t === 'highlighter') {
             const id = this.deps.requests.newItemId();
             this.active = { id, kind: t, page: cur.page, pointerId: e.pointerId, points: [[x, y]], sent: 1, x1: x, y1: y };
