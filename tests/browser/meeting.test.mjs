@@ -461,7 +461,8 @@ describe('a meeting in Chromium', { timeout: 600000 }, () => {
 
     it('LAN attendees (loopback counts) pre-load the document, show pages from it, and the presenter sees it', async () => {
         for (const n of ['bob', 'carol', 'dave']) {
-            await waitView(people[n].page, (v) => v.preloaded.includes(docId), `${n} to pre-load the document`);
+            const { view: v } = await waitView(people[n].page, (vw) => vw.preloaded.includes(docId), `${n} to pre-load the document`);
+            assert.equal(v.preloadVia[docId], 'package', `${n} used the whole-document package`);
         }
         const alice = people.alice.page;
         await alice.locator('#stage').focus();

@@ -49,6 +49,8 @@ const view = {
     sentVp: /** @type {Viewport | null} */ (null),
     /** @type {Map<string, Set<string>>} nick → documents it pre-loaded (presenter view) */
     preloadedBy: new Map(),
+    /** @type {Map<string, string>} document → 'package' | 'pages': how our pre-load got it */
+    preloadVia: new Map(),
     /** @type {Map<string, string>} document → 'loading' | 'ready' | 'failed' (our own pre-load) */
     preload: new Map(),
     chatCount: 0,
@@ -389,7 +391,8 @@ async function preload(p) {
             hashes = m.pages.map((pg) => pg.sha256 ?? '');
             base = `/api/documents/${m.id}/`;
         }
-        const { urls } = await loadPackage(p.url, hashes, base);
+        const { urls, how } = await loadPackage(p.url, hashes, base);
+        view.preloadVia.set(p.document, how);
         images.setLocal(p.document, urls);
         view.preload.set(p.document, 'ready');
         session.sendPreloaded(p.document);
@@ -651,6 +654,7 @@ function exposeHooks() {
             stats: session ? { ...session.stats } : null,
             participants: session ? session.roster().map((p) => p.nick) : [],
             preloaded: Array.from(view.preload.entries()).filter(([, v]) => v === 'ready').map(([k]) => k),
+            preloadVia: Object.fromEntries(view.preloadVia),
             preloadedBy: Object.fromEntries(Array.from(view.preloadedBy.entries()).map(([k, v]) => [k, Array.from(v)])),
             chatCount: view.chatCount,
             lan: session?.lan ?? false,
