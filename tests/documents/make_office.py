@@ -10,6 +10,7 @@ python (tests/documents/setup.sh installs python-pptx and python-docx there).
 """
 
 import io
+import os
 import sys
 
 from PIL import Image, ImageDraw
@@ -53,6 +54,8 @@ def pptx(path, slides):
         srgb = oval.fill._xPr.find(".//{http://schemas.openxmlformats.org/drawingml/2006/main}srgbClr")
         etree.SubElement(srgb, "{http://schemas.openxmlformats.org/drawingml/2006/main}alpha").set("val", "50000")
         s.shapes.add_picture(picture(n), Inches(9), Inches(3.5), Emu(Inches(3)), Emu(Inches(2.25)))
+    # A tag makes otherwise identical decks distinct documents (benchmark runs).
+    prs.core_properties.subject = os.environ.get("LECTERN_OFFICE_TAG", "")
     prs.save(path)
 
 
@@ -72,6 +75,7 @@ def docx(path, pages):
         doc.add_picture(picture(n), width=Inches(2 + (n % 4) * 0.5))
         if n < pages:
             doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    doc.core_properties.subject = os.environ.get("LECTERN_OFFICE_TAG", "")
     doc.save(path)
 
 
