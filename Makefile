@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test lint build unit interop web browser prosody lan bench clean
+.PHONY: run test lint build documents-deps unit interop web browser prosody lan bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
 run:
@@ -25,8 +25,12 @@ lint:
 build:
 	$(CARGO) build --workspace --all-targets
 
+## What the documents tests need beyond Rust: LibreOffice, unoserver, poppler/mupdf (idempotent).
+documents-deps:
+	bash tests/documents/setup.sh
+
 ## Rust unit tests and the system tests that drive the real binary (tokio-xmpp, raw sockets).
-unit: build
+unit: build documents-deps
 	LECTERN_BIN=$(BIN_DEBUG) $(CARGO) test --workspace
 
 ## Third-party clients: slixmpp (Python) over TCP+STARTTLS, strophe.js (Node) over WebSocket.

@@ -6,6 +6,8 @@
 #   QUICK=1 bash bench/run.sh                  # small N, short runs (~3 min): smoke test
 #   SERVERS="lectern prosody" bash bench/run.sh
 #   OUT=/tmp/b.md bash bench/run.sh            # write the report elsewhere
+#   DOCUMENTS=only bash bench/run.sh           # only the documents section (bench/documents.sh)
+#   DOCUMENTS=0 bash bench/run.sh              # skip it
 #
 # Every server runs alone, on 127.0.0.1, on a free port, with its data under a temp dir, and is
 # restarted for each phase (fan-out; each join storm) so memory and queues start clean.
@@ -173,6 +175,10 @@ machine_info() {
 }
 
 main() {
+    if [ "${DOCUMENTS:-1}" = only ]; then
+        OUT=$OUT bash "$ROOT/bench/documents.sh"
+        return
+    fi
     install_packages
     log "building lectern-bench and lectern (release)"
     (cd "$ROOT" && cargo build --release -p lectern-bench --bin lectern-bench)
@@ -203,9 +209,12 @@ main() {
     "$BENCH" report --results "$RESULTS" --out "$OUT" --machine "$WORK/machine.txt" \
         --notes "$ROOT/bench/observations.md" --command "$cmd"
     log "wrote $OUT (raw results and server logs: $WORK)"
-    # After the report: it rewrites the whole file, and this adds its own marked section.
+    # After the MUC report, which rewrites the file; each section below replaces only itself.
     N=$([ "$QUICK" = 1 ] && echo 50 || echo 200,1000) OUT="$OUT" bash "$ROOT/bench/meeting.sh" \
         || echo "(meeting bench exited with $?)" >&2
+    if [ "${DOCUMENTS:-1}" != 0 ]; then
+        OUT=$OUT bash "$ROOT/bench/documents.sh"
+    fi
 }
 
 main "$@"

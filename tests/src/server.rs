@@ -256,6 +256,9 @@ impl ServerBuilder {
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", "info");
         }
+        // A resident LibreOffice per test server would cost every suite seconds of CPU; the
+        // tests that convert office documents pass `--office-workers`, which wins over this.
+        cmd.env("LECTERN_OFFICE_WORKERS", "0");
         let mut child = cmd.spawn().expect("failed to spawn lectern serve");
 
         // A thread keeps draining stdout for the whole life of the server so it

@@ -6,160 +6,13 @@
 use std::io::Write;
 use std::path::Path;
 
-use lectern_system_tests::http::{self, Response};
+use lectern_system_tests::documents::{
+    assert_document, assert_error, bytes, deck, encrypted, events, finish, json, ooxml, sha256,
+    upload,
+};
+use lectern_system_tests::http;
 use lectern_system_tests::{Server, TIMEOUT};
-use lopdf::encryption::{EncryptionState, EncryptionVersion, Permissions};
-use lopdf::{dictionary, Document, Object, Stream};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
-
-fn sha256(b: &[u8]) -> String {
-    Sha256::digest(b)
-        .iter()
-        .map(|x| format!("{x:02x}"))
-        .collect()
-}
-
-/// A deck of `pages` 800×450 pt slides, each with its own text (`marker-N`), vector shapes
-/// (rectangles, a Bézier curve), semi-transparent overlapping fills, and an RGB image.
-fn deck(pages: usize, title: &str) -> Document {
-    let mut doc = Document::with_version("1.5");
-    let pages_id = doc.new_object_id();
-    let font = doc.add_object(dictionary! {
-        "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica",
-    });
-    let half = doc.add_object(dictionary! { "Type" => "ExtGState", "ca" => 0.5, "CA" => 0.5 });
-    let pixels: Vec<u8> = (0..64u32 * 64)
-        .flat_map(|i| [(i % 64 * 4) as u8, (i / 64 * 4) as u8, 200])
-        .collect();
-    let image = doc.add_object(Stream::new(
-        dictionary! {
-            "Type" => "XObject", "Subtype" => "Image", "Width" => 64, "Height" => 64,
-            "ColorSpace" => "DeviceRGB", "BitsPerComponent" => 8,
-        },
-        pixels,
-    ));
-    let resources = doc.add_object(dictionary! {
-        "Font" => dictionary! { "F1" => font },
-        "ExtGState" => dictionary! { "GS1" => half },
-        "XObject" => dictionary! { "Im1" => image },
-    });
-    let mut kids = Vec::new();
-    for i in 1..=pages {
-        let x = 40 + (i * 37) % 500;
-        let content = format!(
-            "0.2 0.3 0.8 rg {x} 60 160 90 re f \
-             1 0 0 RG 4 w 50 300 m 200 {c} 400 100 750 380 c S \
-             q /GS1 gs 0 0.8 0 rg 300 150 200 150 re f 0.9 0.1 0.1 rg 380 200 200 150 re f Q \
-             q 120 0 0 120 {ix} 280 cm /Im1 Do Q \
-             BT /F1 28 Tf 40 400 Td (Slide {i} of {pages}: marker-{i}) Tj ET",
-            c = 50 + i * 20,
-            ix = 620 - (i * 13) % 200,
-        );
-        let content = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
-        kids.push(Object::Reference(doc.add_object(dictionary! {
-            "Type" => "Page", "Parent" => pages_id, "Contents" => content,
-        })));
-    }
-    finish(&mut doc, pages_id, kids, resources, [0, 0, 800, 450], title);
-    doc
-}
-
-fn finish(
-    doc: &mut Document,
-    pages_id: lopdf::ObjectId,
-    kids: Vec<Object>,
-    resources: lopdf::ObjectId,
-    media_box: [i64; 4],
-    title: &str,
-) {
-    let count = kids.len() as i64;
-    doc.objects.insert(
-        pages_id,
-        Object::Dictionary(dictionary! {
-            "Type" => "Pages", "Kids" => kids, "Count" => count, "Resources" => resources,
-            "MediaBox" => media_box.iter().map(|&v| Object::Integer(v)).collect::<Vec<_>>(),
-        }),
-    );
-    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
-    let info = doc.add_object(dictionary! { "Title" => Object::string_literal(title) });
-    doc.trailer.set("Root", catalog);
-    doc.trailer.set("Info", info);
-    // Encryption keys are derived from the ID, so every file gets one.
-    let id = Object::String(
-        sha256(title.as_bytes()).into_bytes()[..16].to_vec(),
-        lopdf::StringFormat::Hexadecimal,
-    );
-    doc.trailer.set("ID", vec![id.clone(), id]);
-}
-
-fn bytes(mut doc: Document) -> Vec<u8> {
-    let mut out = Vec::new();
-    doc.save_to(&mut out).unwrap();
-    out
-}
-
-fn encrypted(user_password: &str) -> Vec<u8> {
-    let mut doc = deck(2, "Secret deck");
-    let state = EncryptionState::try_from(EncryptionVersion::V2 {
-        document: &doc,
-        owner_password: "owner-secret",
-        user_password,
-        key_length: 128,
-        permissions: Permissions::default(),
-    })
-    .unwrap();
-    doc.encrypt(&state).unwrap();
-    bytes(doc)
-}
-
-fn json(r: &Response) -> Value {
-    serde_json::from_slice(&r.body)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", r.status, r.text()))
-}
-
-/// Reads the event stream to its end (it ends after `done`); returns (event, data) pairs.
-fn events(server: &Server, id: &str) -> Vec<(String, Value)> {
-    let r = http::get(server.http_addr(), &format!("/api/documents/{id}/events"));
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(r.header("content-type"), Some("text/event-stream"));
-    r.text()
-        .split("\n\n")
-        .filter(|b| !b.trim().is_empty())
-        .map(|block| {
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .unwrap_or_else(|| panic!("no {name} in {block:?}"))
-                    .to_string()
-            };
-            (
-                field("event: "),
-                serde_json::from_str(&field("data: ")).unwrap(),
-            )
-        })
-        .collect()
-}
-
-fn upload(server: &Server, name: &str, data: &[u8]) -> Response {
-    http::post_file(server.http_addr(), "/api/documents", name, data)
-}
-
-fn assert_error(r: &Response, status: u16, code: &str) {
-    assert_eq!(
-        r.status,
-        status,
-        "expected {status} {code}, got: {}",
-        r.text()
-    );
-    let body = json(r);
-    assert_eq!(body["error"], code, "{body}");
-    assert!(
-        body["message"].as_str().is_some_and(|m| m.len() > 10),
-        "no readable message: {body}"
-    );
-}
+use lopdf::{dictionary, Document, Object};
 
 /// Only `.tmp` (empty) may be left in the store after refused or interrupted uploads.
 fn assert_no_documents(data: &Path) {
@@ -177,7 +30,8 @@ fn assert_no_documents(data: &Path) {
 fn a_deck_becomes_pages_with_text_hashes_and_cache_headers() {
     let server = Server::start();
     let addr = server.http_addr();
-    let pdf = bytes(deck(12, "Quarterly review"));
+    // 50 slides, each with its own text, vector shapes, transparency and an image.
+    let pdf = bytes(deck(50, "Quarterly review"));
 
     let r = upload(&server, "deck.pdf", &pdf);
     assert_eq!(r.status, 201, "{}", r.text());
@@ -190,56 +44,24 @@ fn a_deck_becomes_pages_with_text_hashes_and_cache_headers() {
         .filter(|(e, _)| e == "page")
         .map(|(_, d)| d["page"].as_u64().unwrap())
         .collect();
-    assert_eq!(ready.len(), 12, "{evs:?}");
+    assert_eq!(ready.len(), 50, "{evs:?}");
     assert!(!evs.iter().any(|(e, _)| e == "failed"), "{evs:?}");
     assert_eq!(evs.last().unwrap().0, "done");
-    assert_eq!(evs.last().unwrap().1["page_count"], 12);
+    assert_eq!(evs.last().unwrap().1["page_count"], 50);
 
-    let m = json(&http::get(addr, &format!("/api/documents/{id}")));
-    assert_eq!(m["status"], "ready");
-    assert_eq!(m["page_count"], 12);
+    let m = assert_document(&server, &id, 50, |n| format!("marker-{n}"));
     assert_eq!(m["title"], "Quarterly review");
     let pages = m["pages"].as_array().unwrap();
-    let mut seen = std::collections::HashSet::new();
-    for (i, p) in pages.iter().enumerate() {
-        let n = i + 1;
-        assert_eq!(p["number"], n);
+    for p in pages {
         assert_eq!(
             (p["width_pt"].as_f64(), p["height_pt"].as_f64()),
             (Some(800.0), Some(450.0))
         );
-        let text = p["text"].as_str().unwrap();
-        assert!(
-            text.contains(&format!("marker-{n}")),
-            "page {n} text: {text:?}"
-        );
-        let img = http::get(addr, p["image"].as_str().unwrap());
-        assert_eq!(img.status, 200);
-        assert_eq!(img.header("content-type"), Some("image/png"));
-        assert!(img.header("cache-control").unwrap().contains("immutable"));
-        assert!(img.header("etag").is_some());
-        assert_eq!(
-            p["sha256"].as_str().unwrap(),
-            sha256(&img.body),
-            "page {n} hash"
-        );
-        let thumb = http::get(addr, p["thumbnail"].as_str().unwrap());
-        assert_eq!(p["thumbnail_sha256"].as_str().unwrap(), sha256(&thumb.body));
-        let pixels = image::load_from_memory(&img.body).unwrap().to_rgb8();
-        assert_eq!(
-            pixels.dimensions(),
-            (
-                p["width"].as_u64().unwrap() as u32,
-                p["height"].as_u64().unwrap() as u32
-            )
-        );
-        let first = *pixels.get_pixel(0, 0);
-        assert!(pixels.pixels().any(|px| *px != first), "page {n} is blank");
-        assert!(
-            seen.insert(sha256(pixels.as_raw())),
-            "page {n} looks like another page"
-        );
+        assert_eq!(p["renderer"], "hayro");
     }
+    let img = http::get(addr, pages[0]["image"].as_str().unwrap());
+    assert!(img.header("cache-control").unwrap().contains("immutable"));
+    assert!(img.header("etag").is_some());
 
     // Range and conditional requests on an immutable page.
     let url = pages[0]["image"].as_str().unwrap();
@@ -287,7 +109,9 @@ fn an_image_is_a_one_page_document() {
 fn hostile_inputs_get_defined_errors_and_the_server_stays_up() {
     let mut server = Server::builder()
         .arg("--max-upload-size")
-        .arg("200000")
+        .arg("2000000")
+        .arg("--office-workers")
+        .arg("1")
         .arg("--max-pages")
         .arg("20")
         .start();
@@ -324,14 +148,26 @@ fn hostile_inputs_get_defined_errors_and_the_server_stays_up() {
         415,
         "unknown_type",
     );
+    // Office zips that must never reach LibreOffice: no directory at all; one member that
+    // inflates 1,000×; a directory that lies about a member's size; too many members.
     let pptx = b"PK\x03\x04\x14\0\0\0\x08\0[Content_Types].xml rest of a pptx";
+    assert_error(&upload(&server, "cut.pptx", pptx), 422, "hostile_archive");
+    let zeros = vec![0u8; 40 << 20];
+    let bomb = ooxml(&[("ppt/slides/slide1.xml", &zeros)], None);
+    assert!(bomb.len() < 200_000, "the bomb fits under the upload limit");
+    assert_error(&upload(&server, "bomb.pptx", &bomb), 422, "hostile_archive");
+    let liar = ooxml(&[("ppt/slides/slide1.xml", &zeros[..4 << 20])], Some(1000));
+    assert_error(&upload(&server, "liar.pptx", &liar), 422, "hostile_archive");
+    let names: Vec<String> = (0..10_001).map(|i| format!("ppt/m{i}")).collect();
+    let many: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    let crowd = ooxml(&many, None);
     assert_error(
-        &upload(&server, "slides.pptx", pptx),
-        415,
-        "office_conversion_unavailable",
+        &upload(&server, "crowd.pptx", &crowd),
+        422,
+        "hostile_archive",
     );
     assert_error(
-        &upload(&server, "big.pdf", &vec![b'%'; 300_000]),
+        &upload(&server, "big.pdf", &vec![b'%'; 2_100_000]),
         413,
         "too_large",
     );

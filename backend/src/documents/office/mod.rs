@@ -207,7 +207,12 @@ const INSTALL_HINT: &str = "install the Debian packages libreoffice-impress \
 fn find(config: &Config) -> Result<Setup, String> {
     let unoserver = match &config.unoserver {
         Some(p) if p.is_file() => p.clone(),
-        Some(p) => return Err(format!("unoserver not found at {}", p.display())),
+        Some(p) => {
+            return Err(format!(
+                "unoserver not found at {}: {INSTALL_HINT}",
+                p.display()
+            ))
+        }
         None => which("unoserver")
             .or_else(|| Some(PathBuf::from(DEFAULT_VENV_BIN)).filter(|p| p.is_file()))
             .ok_or_else(|| format!("unoserver is not installed: {INSTALL_HINT}"))?,
