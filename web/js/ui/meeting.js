@@ -705,6 +705,10 @@ async function main() {
     s.addEventListener('state', () => learnDocuments(s.state));
     s.addEventListener('roster', renderPeople);
     window.addEventListener('pagehide', () => s.close());
+    // back from the browser's page cache: the session was closed on the way out, start afresh
+    window.addEventListener('pageshow', (e) => {
+        if (e.persisted) location.reload();
+    });
     s.addEventListener('chat', (/** @type {any} */ e) => addChat(e.detail));
     s.addEventListener('preload', (/** @type {any} */ e) => preload(e.detail));
     s.addEventListener('preloaded', (/** @type {any} */ e) => {
