@@ -360,7 +360,10 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     )
     .await?;
     if created.status != 201 {
-        return Err(format!("create: {}", String::from_utf8_lossy(&created.body)));
+        return Err(format!(
+            "create: {}",
+            String::from_utf8_lossy(&created.body)
+        ));
     }
     let j = created.json()?;
     let number = j["number"].as_str().unwrap_or_default().to_string();
@@ -382,17 +385,27 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     }
 
     // The document: a 2-page PDF, converted before the share.
-    let up = meeting_net::post_file(server.http, "/api/documents", "deck.pdf", &two_page_pdf())
-        .await?;
+    let up =
+        meeting_net::post_file(server.http, "/api/documents", "deck.pdf", &two_page_pdf()).await?;
     if up.status != 200 && up.status != 201 {
-        return Err(format!("upload: {} {}", up.status, String::from_utf8_lossy(&up.body)));
+        return Err(format!(
+            "upload: {} {}",
+            up.status,
+            String::from_utf8_lossy(&up.body)
+        ));
     }
     let doc = up.json()?["id"].as_str().unwrap_or_default().to_string();
     let ready_by = Instant::now() + Duration::from_secs(60);
     loop {
-        let m = meeting_net::http(server.http, "GET", &format!("/api/documents/{doc}"), "text/plain", b"")
-            .await?
-            .json()?;
+        let m = meeting_net::http(
+            server.http,
+            "GET",
+            &format!("/api/documents/{doc}"),
+            "text/plain",
+            b"",
+        )
+        .await?
+        .json()?;
         if m["status"] == "ready" {
             break;
         }
@@ -501,7 +514,11 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     for (i, p) in plan.iter().enumerate() {
         let due = base + Duration::from_secs_f64(p.at);
         tokio::time::sleep_until(due).await;
-        lag_max = lag_max.max(tokio::time::Instant::now().duration_since(due).as_secs_f64());
+        lag_max = lag_max.max(
+            tokio::time::Instant::now()
+                .duration_since(due)
+                .as_secs_f64(),
+        );
         store(i + 1, &sent);
         presenter.request((i + 1) as u64, &p.payload).await?;
     }
@@ -622,7 +639,16 @@ fn machine() -> String {
 fn row(label: &str, n: usize, k: &KindStats) -> String {
     format!(
         "| {label} | {n} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} | {:.1} | {} | {} |",
-        k.expected, k.p.p50, k.p.p95, k.p.p99, k.p.max, k.first_p50, k.first_p95, k.spread_p95, k.lost, k.late
+        k.expected,
+        k.p.p50,
+        k.p.p95,
+        k.p.p99,
+        k.p.max,
+        k.first_p50,
+        k.first_p95,
+        k.spread_p95,
+        k.lost,
+        k.late
     )
 }
 
@@ -634,7 +660,9 @@ fn section(cli: &Cli, results: &[RunResult]) -> String {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let duration = cli.turns as f64 / cli.turn_rate;
-    s.push_str(&format!("{BEGIN}\n## Meeting latency: presenter → focus → attendees\n\n"));
+    s.push_str(&format!(
+        "{BEGIN}\n## Meeting latency: presenter → focus → attendees\n\n"
+    ));
     s.push_str(
         "Aim: **p95 < 100 ms from the presenter's send to each attendee's receive, at 1,000 \
          attendees**, for page turns and for stroke extends.\n\n",
@@ -699,7 +727,9 @@ fn section(cli: &Cli, results: &[RunResult]) -> String {
             r.presenter_errors
         ));
     }
-    s.push_str("\nCPU is % of one core (from /proc/PID/stat); \"events\" is the timed send window.\n");
+    s.push_str(
+        "\nCPU is % of one core (from /proc/PID/stat); \"events\" is the timed send window.\n",
+    );
     let mut notes = Vec::new();
     for r in results {
         let aim = r.n >= 1000 && r.turn.p.p95 < cli.late_ms && r.extend.p.p95 < cli.late_ms;
@@ -751,11 +781,17 @@ fn section(cli: &Cli, results: &[RunResult]) -> String {
                 "N={}: the focus refused {} presenter requests; first: `{}`",
                 r.n,
                 r.presenter_errors,
-                r.first_presenter_error.as_deref().unwrap_or("").replace('`', "'")
+                r.first_presenter_error
+                    .as_deref()
+                    .unwrap_or("")
+                    .replace('`', "'")
             ));
         }
         if r.closed > 0 {
-            notes.push(format!("N={}: {} attendee streams closed during the run.", r.n, r.closed));
+            notes.push(format!(
+                "N={}: {} attendee streams closed during the run.",
+                r.n, r.closed
+            ));
         }
         if r.send_lag_max_ms > 20.0 {
             notes.push(format!(
@@ -785,7 +821,10 @@ fn write_section(path: &PathBuf, section: &str) -> Res<()> {
             format!("{}{section}{rest}", &old[..b])
         }
         _ if old.is_empty() => section.to_string(),
-        _ => format!("{}\n{section}", old.trim_end_matches('\n').to_string() + "\n"),
+        _ => format!(
+            "{}\n{section}",
+            old.trim_end_matches('\n').to_string() + "\n"
+        ),
     };
     std::fs::write(path, new).map_err(|e| format!("writing {}: {e}", path.display()))
 }

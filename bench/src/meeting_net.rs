@@ -285,7 +285,10 @@ async fn xmpp_login(addr: SocketAddr, domain: &str, local: &str, password: &str)
     .await?;
     let r = c.next().await?;
     if xml::tag_name(&r) != b"success" {
-        return Err(format!("SASL PLAIN failed: {}", String::from_utf8_lossy(&r)));
+        return Err(format!(
+            "SASL PLAIN failed: {}",
+            String::from_utf8_lossy(&r)
+        ));
     }
     write(&mut c.wr, header.as_bytes()).await?;
     let features = c.next().await?;
@@ -394,7 +397,10 @@ pub async fn join(
         })
         .await?;
     if xml::attr(&hello, "type") != Some(b"result") {
-        return Err(format!("hello refused: {}", String::from_utf8_lossy(&hello)));
+        return Err(format!(
+            "hello refused: {}",
+            String::from_utf8_lossy(&hello)
+        ));
     }
     lap(3, &mut steps);
     let seen = Arc::new(Mutex::new(Seen {
