@@ -187,13 +187,15 @@ async fn presenter_events_are_sequenced_archived_and_survive_a_restart() {
     // The presenter claims a bogus hash, size and base; the focus vouches from the manifest.
     let bogus = "0".repeat(64);
     alice
-        .request(10, &format!("<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{}' w='9' h='9'/></document>", bogus))
+        .request(10, &format!("<document id='{doc}' pages='1' base='/x/' title='Slide'><p n='1' hash='{}' w='9' h='9'/></document>", bogus))
         .await;
     let shared = bob.next_event().await;
     assert_eq!(seq_of(&shared), 2);
     let event = find_descendant(&shared, "event", NS).unwrap();
     let document = xml::child(event, "document").expect("a document payload");
     assert_eq!(xml::attr(document, "pages").as_deref(), Some("1"));
+    // A PNG has no title of its own: the presenter's is kept.
+    assert_eq!(xml::attr(document, "title").as_deref(), Some("Slide"));
     let manifest = json(&http::get(
         server.http_addr(),
         &format!("/api/documents/{doc}"),

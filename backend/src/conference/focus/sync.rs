@@ -98,8 +98,14 @@ impl Request {
             .attr(n("id"), manifest.id.as_str())
             .attr(n("pages"), manifest.page_count.to_string())
             .attr(n("base"), format!("/api/documents/{}/", manifest.id));
-        if let Some(title) = &manifest.title {
-            doc = doc.attr(n("title"), title.as_str());
+        // The file's own title wins; without one, the name the presenter gave it (usually
+        // the file name) is better than none.
+        let given = match &self.event.payload {
+            Payload::Document(d) => d.title.clone(),
+            _ => None,
+        };
+        if let Some(title) = manifest.title.clone().or(given) {
+            doc = doc.attr(n("title"), title);
         }
         for page in &manifest.pages {
             doc = doc.append(
