@@ -35,7 +35,7 @@ unit: build documents-deps
 
 ## Third-party clients: slixmpp (Python) over TCP+STARTTLS, strophe.js (Node) over WebSocket.
 interop: build
-	LECTERN_BIN=$(BIN_DEBUG) bash tests/interop/run.sh
+	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/interop/run.sh
 
 ## The web client: JSDoc types (tsc --checkJs), protocol vectors and unit tests in Node.
 web:
@@ -45,15 +45,15 @@ web:
 
 ## A whole meeting in Debian's Chromium (installs chromium with apt-get if missing).
 browser: build
-	LECTERN_BIN=$(BIN_DEBUG) bash tests/browser/run.sh
+	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/browser/run.sh
 
 ## The focus against Debian's Prosody (installs prosody with apt-get if missing), with slixmpp.
 prosody: build
-	LECTERN_BIN=$(BIN_DEBUG) bash tests/prosody/run.sh
+	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/prosody/run.sh
 
 ## LAN pre-distribution across two network namespaces (needs root for `ip netns`).
 lan: build
-	LECTERN_BIN=$(BIN_DEBUG) bash tests/lan/run.sh
+	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/lan/run.sh
 
 ## MUC fan-out and join benchmarks: Lectern, Prosody and ejabberd side by side, written to
 ## docs/BENCHMARKS.md (installs prosody and ejabberd from Debian; QUICK=1 for a short run).

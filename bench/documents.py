@@ -210,6 +210,7 @@ def main():
     a = ap.parse_args()
     venv = Path(a.venv)
 
+    load = "%.2f %.2f %.2f" % os.getloadavg()
     server = Lectern(a.lectern, venv)
     # Warm-up: LibreOffice loads Impress and Writer on their first documents.
     server.upload(office("pptx", 2, "warm-up", venv))
@@ -234,7 +235,8 @@ def main():
              f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} cores; Lectern release build "
              f"`{subprocess.run(['git', '-C', str(ROOT), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}`; "
              f"{tool_version(['soffice', '--version'])}; {tool_version(['pdftocairo', '-v'])}. "
-             f"Medians of {a.runs} runs, each on distinct bytes.", "",
+             f"Medians of {a.runs} runs, each on distinct bytes. Load average at the start: {load} "
+             f"(other work on the machine shares its cores).", "",
              "Method: see the docstring of `bench/documents.py`. Lectern's times run from the last byte of the "
              "upload to the server-sent event a browser reads (page 1 ready; done), PNG pages at most 1600 px on "
              "the long side plus 240 px thumbnails, text per page. BBB: `soffice --headless --convert-to pdf` per "
