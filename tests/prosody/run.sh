@@ -7,7 +7,8 @@
 #
 # Installs Debian's prosody with apt-get if missing, starts it as the current user on free
 # loopback ports with a generated config (prosody.cfg.lua.in), registers focus@localhost, starts
-# `lectern serve` with external_xmpp pointing there, runs test_prosody.py, tears everything down.
+# `lectern serve` with external_xmpp pointing there, runs test_prosody.py and then browser.test.mjs
+# (Chromium; SKIP_BROWSER=1 skips it), tears everything down.
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -114,6 +115,22 @@ say "lectern on http://$HTTP_ADDR"
 status=0
 LECTERN_HTTP="http://$HTTP_ADDR" PROSODY_C2S="127.0.0.1:$C2S" PROSODY_WS="ws://127.0.0.1:$HTTPP/xmpp-websocket" \
     "$PY" -m pytest -v --no-header -p no:cacheprovider --rootdir "$HERE" "$HERE/test_prosody.py" "$@" || status=1
+# The browser client, same servers: Chromium (playwright-core from tests/browser) logging in
+# anonymously on guest.localhost over Prosody's WebSocket. SKIP_BROWSER=1 leaves it out.
+if [ "${SKIP_BROWSER:-0}" != 1 ]; then
+    BROWSER_DIR="$ROOT/tests/browser"
+    if ! command -v node >/dev/null; then
+        say "node is required for browser.test.mjs (or SKIP_BROWSER=1)" >&2; status=1
+    elif [ ! -d "$BROWSER_DIR/node_modules/playwright-core" ] &&
+         ! (cd "$BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error >"$WORK/npm.log" 2>&1); then
+        cat "$WORK/npm.log" >&2; say "npm ci in tests/browser failed" >&2; status=1
+    else
+        say "browser client on Prosody (chromium: $("${CHROMIUM:-/usr/bin/chromium}" --version 2>/dev/null | head -n1))"
+        LECTERN_HTTP="http://$HTTP_ADDR" PROSODY_WS="ws://127.0.0.1:$HTTPP/xmpp-websocket" LECTERN_BIN="$LECTERN_BIN" \
+            CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+            node --test --test-reporter=spec --test-concurrency=1 "$HERE/browser.test.mjs" || status=1
+    fi
+fi
 if [ "$status" -ne 0 ]; then
     say "FAILED. lectern log tail:"; tail -60 "$WORK/lectern.stderr" | sed 's/^/  lectern: /'
     say "prosody log:"; tail -30 "$WORK/prosody.log" 2>/dev/null | sed 's/^/  prosody: /'
