@@ -18,8 +18,18 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// Resident set size of `pid` in KiB.
 pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// Peak resident set size of `pid` in KiB.
+#[allow(dead_code)] // only the meeting benchmark, one of the two binaries sharing this module
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     line.split_ascii_whitespace().nth(1)?.parse().ok()
 }
 
