@@ -330,3 +330,36 @@ export function inkNear(page, x, y, r = 3) {
         [x, y, r],
     );
 }
+
+// Page colours of the test PDF (RGB 0..1), the same as 8-bit values, and the pen's default red.
+export const COLOURS = [
+    [0.2, 0.4, 0.8],
+    [0.2, 0.7, 0.3],
+    [0.9, 0.8, 0.2],
+];
+export const RGB = COLOURS.map((c) => c.map((v) => Math.round(v * 255)));
+export const PEN_RED = [0xe5, 0x39, 0x35];
+
+/** The page's sync state (the protocol's state form), through the read-only test hook. */
+export function lecternState(page) {
+    return page.evaluate(() => /** @type {any} */ (window).lectern.state());
+}
+
+/** Wait until each of `people` (label → person) shows `page` of `docId` on its canvas. */
+export async function allShow(people, docId, page) {
+    for (const [label, p] of Object.entries(people)) {
+        await waitView(p.page, (v) => v.drawn === `${docId}:${page}`, `${label} to show page ${page}`);
+    }
+}
+
+/** Create a meeting from the home page at `base`; returns the two links the page shows. */
+export async function createMeeting(page, base, title) {
+    await page.goto(`${base}/`);
+    await page.locator('#create-title').fill(title);
+    await page.locator('#create-btn').click();
+    await page.locator('#create-result').waitFor({ state: 'visible' });
+    const presenterUrl = await page.locator('#presenter-link').getAttribute('href');
+    const attendeeUrl = await page.locator('#attendee-link').inputValue();
+    return { presenterUrl, attendeeUrl };
+}
+

@@ -10,30 +10,27 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
+    allShow as showAll,
+    COLOURS,
+    createMeeting,
     drag,
     clientPoint,
     inkNear,
     inkSignature,
     joinMeetingPage,
     launchBrowser,
+    lecternState,
     makePdf,
     near,
     newPerson,
+    PEN_RED,
     pixel,
+    RGB,
     startProxy,
     startServer,
     until,
     waitView,
 } from './harness.mjs';
-
-// Page colours of the test PDF (RGB 0..1) and as 8-bit values.
-const COLOURS = [
-    [0.2, 0.4, 0.8],
-    [0.2, 0.7, 0.3],
-    [0.9, 0.8, 0.2],
-];
-const RGB = COLOURS.map((c) => c.map((v) => Math.round(v * 255)));
-const PEN_RED = [0xe5, 0x39, 0x35];
 
 describe('a meeting in Chromium', { timeout: 600000 }, () => {
     let srv;
@@ -60,23 +57,13 @@ describe('a meeting in Chromium', { timeout: 600000 }, () => {
     });
 
     /** Both/all attendees: wait until each shows `page` of the document (drawn on its canvas). */
-    async function allShow(names, page) {
-        for (const n of names) {
-            await waitView(people[n].page, (v) => v.drawn === `${docId}:${page}`, `${n} to show page ${page}`);
-        }
-    }
-
-    const state = (n) => people[n].page.evaluate(() => /** @type {any} */ (window).lectern.state());
+    const allShow = (names, page) => showAll(Object.fromEntries(names.map((n) => [n, people[n]])), docId, page);
+    const state = (n) => lecternState(people[n].page);
     const view = (n) => people[n].page.evaluate(() => /** @type {any} */ (window).lectern.view());
 
     it('creates a meeting on the home page and opens the presenter view', async () => {
         const alice = (people.alice = await newPerson(browser, 'Alice'));
-        await alice.page.goto(`${srv.url}/`);
-        await alice.page.locator('#create-title').fill('E2E review');
-        await alice.page.locator('#create-btn').click();
-        await alice.page.locator('#create-result').waitFor({ state: 'visible' });
-        const presenterUrl = await alice.page.locator('#presenter-link').getAttribute('href');
-        const attendeeUrl = await alice.page.locator('#attendee-link').inputValue();
+        const { presenterUrl, attendeeUrl } = await createMeeting(alice.page, srv.url, 'E2E review');
         assert.match(presenterUrl ?? '', /^\/m\/\d+\?key=/);
         const number = /\/m\/(\d+)/.exec(attendeeUrl)?.[1];
         assert.ok(number, `an attendee link: ${attendeeUrl}`);

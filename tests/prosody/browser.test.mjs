@@ -8,18 +8,29 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { drag, inkNear, inkSignature, joinMeetingPage, launchBrowser, makePdf, near, newPerson, pixel, until, waitView } from '../browser/harness.mjs';
+import {
+    allShow as showAll,
+    COLOURS,
+    createMeeting,
+    drag,
+    inkNear,
+    inkSignature,
+    joinMeetingPage,
+    launchBrowser,
+    lecternState,
+    makePdf,
+    near,
+    newPerson,
+    PEN_RED,
+    pixel,
+    RGB,
+    until,
+    waitView,
+} from '../browser/harness.mjs';
 
 const BASE = (process.env.LECTERN_HTTP || '').replace(/\/$/, '');
 const PROSODY_WS = process.env.PROSODY_WS || '';
 
-const COLOURS = [
-    [0.2, 0.4, 0.8],
-    [0.2, 0.7, 0.3],
-    [0.9, 0.8, 0.2],
-];
-const RGB = COLOURS.map((c) => c.map((v) => Math.round(v * 255)));
-const PEN_RED = [0xe5, 0x39, 0x35];
 
 describe('a meeting in Chromium on Prosody', { timeout: 300000 }, () => {
     let browser;
@@ -53,21 +64,12 @@ describe('a meeting in Chromium on Prosody', { timeout: 300000 }, () => {
         return p;
     }
 
-    async function allShow(names, page) {
-        for (const n of names) {
-            await waitView(people[n].page, (v) => v.drawn === `${docId}:${page}`, `${n} to show page ${page}`);
-        }
-    }
-    const state = (n) => people[n].page.evaluate(() => /** @type {any} */ (window).lectern.state());
+    const allShow = (names, page) => showAll(Object.fromEntries(names.map((n) => [n, people[n]])), docId, page);
+    const state = (n) => lecternState(people[n].page);
 
     it('creates a meeting on the home page and opens the presenter view', async () => {
         const alice = await person('alice', 'Alice');
-        await alice.page.goto(`${BASE}/`);
-        await alice.page.locator('#create-title').fill('Prosody review');
-        await alice.page.locator('#create-btn').click();
-        await alice.page.locator('#create-result').waitFor({ state: 'visible' });
-        const presenterUrl = await alice.page.locator('#presenter-link').getAttribute('href');
-        const attendeeUrl = await alice.page.locator('#attendee-link').inputValue();
+        const { presenterUrl, attendeeUrl } = await createMeeting(alice.page, BASE, 'Prosody review');
         assert.match(presenterUrl ?? '', /^\/m\/\d+\?key=/);
         const number = /\/m\/(\d+)/.exec(attendeeUrl)?.[1];
         assert.ok(number, `an attendee link: ${attendeeUrl}`);
