@@ -139,11 +139,7 @@ pub struct Shape {
 impl Validate for Shape {
     fn validate(&self) -> Result<(), ProtocolError> {
         check_page(self.page)?;
-        check_extent("width", self.width)?;
-        check_coord("x1", self.x1)?;
-        check_coord("y1", self.y1)?;
-        check_coord("x2", self.x2)?;
-        check_coord("y2", self.y2)
+        check_shape(self.width, [self.x1, self.y1, self.x2, self.y2])
     }
 }
 
@@ -174,7 +170,29 @@ pub struct Text {
 }
 
 /// The text rule shared by the payload and the snapshot item: 1..1024 code points.
-pub(crate) fn check_text(text: &str) -> Result<(), ProtocolError> {
+/// A shape's line width and the two points it spans (the payload and the state item alike).
+pub(crate) fn check_shape(width: Fixed, [x1, y1, x2, y2]: [Fixed; 4]) -> Result<(), ProtocolError> {
+    check_extent("width", width)?;
+    check_coord("x1", x1)?;
+    check_coord("y1", y1)?;
+    check_coord("x2", x2)?;
+    check_coord("y2", y2)
+}
+
+/// A text's size, top-left corner and content (the payload and the state item alike).
+pub(crate) fn check_text_box(
+    size: Fixed,
+    x: Fixed,
+    y: Fixed,
+    text: &str,
+) -> Result<(), ProtocolError> {
+    check_extent("size", size)?;
+    check_coord("x", x)?;
+    check_coord("y", y)?;
+    check_text(text)
+}
+
+fn check_text(text: &str) -> Result<(), ProtocolError> {
     if text.is_empty() {
         return Err(ProtocolError::invalid("text", "must not be empty"));
     }
@@ -187,10 +205,7 @@ pub(crate) fn check_text(text: &str) -> Result<(), ProtocolError> {
 impl Validate for Text {
     fn validate(&self) -> Result<(), ProtocolError> {
         check_page(self.page)?;
-        check_extent("size", self.size)?;
-        check_coord("x", self.x)?;
-        check_coord("y", self.y)?;
-        check_text(&self.text)
+        check_text_box(self.size, self.x, self.y, &self.text)
     }
 }
 

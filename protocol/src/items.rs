@@ -6,7 +6,7 @@ use xso::{AsXml, FromXml};
 
 use crate::error::{checked, ProtocolError, Validate};
 use crate::fixed::{Fixed, Points};
-use crate::ink::{check_coord, check_extent, check_text};
+use crate::ink::{check_extent, check_shape, check_text_box};
 use crate::values::{Color, IdList, ItemId, ShapeKind, Tool, MAX_STROKE_POINTS};
 use crate::NS;
 
@@ -78,11 +78,7 @@ pub struct ShapeItem {
 
 impl Validate for ShapeItem {
     fn validate(&self) -> Result<(), ProtocolError> {
-        check_extent("width", self.width)?;
-        check_coord("x1", self.x1)?;
-        check_coord("y1", self.y1)?;
-        check_coord("x2", self.x2)?;
-        check_coord("y2", self.y2)
+        check_shape(self.width, [self.x1, self.y1, self.x2, self.y2])
     }
 }
 
@@ -114,10 +110,7 @@ pub struct TextItem {
 
 impl Validate for TextItem {
     fn validate(&self) -> Result<(), ProtocolError> {
-        check_extent("size", self.size)?;
-        check_coord("x", self.x)?;
-        check_coord("y", self.y)?;
-        check_text(&self.text)
+        check_text_box(self.size, self.x, self.y, &self.text)
     }
 }
 
