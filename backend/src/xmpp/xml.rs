@@ -24,10 +24,15 @@ pub fn attr<'a>(e: &'a Element, name: &str) -> Option<&'a str> {
     e.attrs().get(&Namespace::NONE, name).map(String::as_str)
 }
 
+/// A static attribute name as the checked XML name minidom's setters and builder want.
+pub fn name(name: &'static str) -> rxml::NcName {
+    rxml::NcName::try_from(name).expect("static attribute names are valid")
+}
+
 /// Sets (or replaces) an attribute without a namespace.
 pub fn set_attr(e: &mut Element, name: &'static str, value: impl Into<String>) {
-    let name = rxml::NcName::try_from(name).expect("static attribute names are valid");
-    e.attrs_mut().insert(Namespace::NONE, name, value.into());
+    e.attrs_mut()
+        .insert(Namespace::NONE, self::name(name), value.into());
 }
 
 pub fn remove_attr(e: &mut Element, name: &str) {

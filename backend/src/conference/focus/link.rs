@@ -19,6 +19,7 @@ use tokio_xmpp::xmlstream::{
 use tokio_xmpp::Stanza;
 
 use super::connector::{Connector, Transport};
+use crate::xmpp::xml::NS_CLIENT;
 
 pub type Stream = XmppStream<BufStream<Box<dyn Transport>>>;
 
@@ -33,7 +34,7 @@ pub async fn login(
 ) -> Result<(Stream, FullJid), LinkError> {
     let as_jid = Jid::from(jid.clone());
     let (pending, binding) = connector
-        .connect(&as_jid, "jabber:client", Timeouts::default())
+        .connect(&as_jid, NS_CLIENT, Timeouts::default())
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let (features, stream): (StreamFeatures, Stream) = pending

@@ -481,7 +481,7 @@ pub fn unrouted(el: &Element, from: &Jid) -> Vec<Out> {
     if el.name() != "iq" || !matches!(el.attr("type"), Some("get") | Some("set")) {
         return Vec::new();
     }
-    let ping = el.get_child("ping", "urn:xmpp:ping").is_some();
+    let ping = el.get_child("ping", crate::xmpp::xml::NS_PING).is_some();
     if ping {
         return vec![Out::Send(stanzas::iq_result(el, from, None))];
     }

@@ -5,18 +5,9 @@ use tokio_xmpp::jid::{BareJid, FullJid, Jid};
 
 use crate::conference::meetings::MeetingNumber;
 
-pub const NS_MUC: &str = "http://jabber.org/protocol/muc";
-pub const NS_MUC_USER: &str = "http://jabber.org/protocol/muc#user";
-pub const NS_MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
-const NS_CLIENT: &str = "jabber:client";
-const NS_DATA: &str = "jabber:x:data";
-const NS_HINTS: &str = "urn:xmpp:hints";
-const NS_STANZAS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
-
-/// An attribute name for minidom's builder (which wants a checked XML name).
-pub fn n(name: &'static str) -> rxml::NcName {
-    rxml::NcName::try_from(name).expect("attribute names in this file are valid")
-}
+use crate::xmpp::muc::{NS_DATA, NS_HINTS, NS_MUC, NS_MUC_OWNER, NS_MUC_USER};
+pub use crate::xmpp::xml::name as n;
+use crate::xmpp::xml::{NS_CLIENT, NS_PING, NS_STANZAS};
 
 /// Joins `room` as `focus`, asking for no history: the focus's memory is its own archive.
 pub fn join(room: &BareJid) -> Element {
@@ -198,6 +189,6 @@ pub fn ping(from: &FullJid) -> Element {
         .attr(n("to"), from.domain().to_string())
         .attr(n("type"), "get")
         .attr(n("id"), "keepalive")
-        .append(Element::builder("ping", "urn:xmpp:ping"))
+        .append(Element::builder("ping", NS_PING))
         .build()
 }

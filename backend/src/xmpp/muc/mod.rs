@@ -25,13 +25,15 @@ use serde::{Deserialize, Serialize};
 
 pub use config::RoomConfig;
 pub use types::{Affiliation, Delivery, Role};
+/// The XEP-0045 (and neighbouring) namespaces, for clients in this crate such as the focus.
+pub use types::{NS_DATA, NS_HINTS, NS_MUC, NS_MUC_OWNER, NS_MUC_USER};
 
 use super::error::StanzaErrorKind;
 use super::router::Router;
 use super::xml::{self, attr, element, NS_DISCO_INFO, NS_DISCO_ITEMS};
 use crate::store::{RoomStore, StoreError};
 use room::{deliver, error, Room, Show};
-use types::{NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER};
+use types::NS_MUC_ADMIN;
 
 /// What a persistent room keeps across restarts; occupants and history do not survive.
 #[derive(Serialize, Deserialize)]
