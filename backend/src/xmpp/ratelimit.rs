@@ -20,16 +20,32 @@ impl RateLimiter {
         }
     }
 
-    /// Records `n` bytes read at `now`; returns how long to pause before reading more.
-    pub fn take(&mut self, n: usize, now: Instant) -> Duration {
+    fn refill(&mut self, now: Instant) {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst) - n as f64;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+    }
+
+    /// Records `n` bytes read at `now`; returns how long to pause before reading more.
+    pub fn take(&mut self, n: usize, now: Instant) -> Duration {
+        self.refill(now);
+        self.tokens -= n as f64;
         if self.tokens >= 0.0 {
             Duration::ZERO
         } else {
             Duration::from_secs_f64(-self.tokens / self.rate)
         }
+    }
+
+    /// Takes `n` units at `now` if the budget has them; otherwise takes nothing (for callers
+    /// that refuse work rather than pause, like the focus with a flooding presenter).
+    pub fn try_take(&mut self, n: usize, now: Instant) -> bool {
+        self.refill(now);
+        if self.tokens < n as f64 {
+            return false;
+        }
+        self.tokens -= n as f64;
+        true
     }
 }
 
@@ -45,6 +61,16 @@ mod tests {
         assert_eq!(r.take(2000, t0), Duration::from_secs(2));
         // After waiting out the debt and one more second, 1000 bytes are free again.
         assert_eq!(r.take(1000, t0 + Duration::from_secs(3)), Duration::ZERO);
+    }
+
+    #[test]
+    fn try_take_refuses_without_going_into_debt() {
+        let t0 = Instant::now();
+        let mut r = RateLimiter::new(10, 3);
+        assert!((0..3).all(|_| r.try_take(1, t0)));
+        assert!(!r.try_take(1, t0));
+        // A refusal costs nothing: a tenth of a second later one unit is there again.
+        assert!(r.try_take(1, t0 + Duration::from_millis(100)));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::Shared;
 use crate::conference::meetings::{Meeting, MeetingNumber};
 use crate::conference::ConferenceError;
 use crate::store::MeetingStore;
+use crate::xmpp::ratelimit::RateLimiter;
 use lectern_protocol::{Payload, Presenter, NS};
 
 pub enum Out {
@@ -37,8 +38,8 @@ enum Phase {
 
 /// Presenter requests allowed per second on average, and in a burst: generous for ink
 /// (a stroke extends ~30 times a second) and audio, tight enough to stop a flood.
-const RATE: f64 = 120.0;
-const BURST: f64 = 400.0;
+const RATE: u64 = 120;
+const BURST: u64 = 400;
 /// Most events one catch-up answer carries.
 const MAX_CATCH_UP: usize = 500;
 
@@ -55,8 +56,7 @@ pub struct MeetingFocus {
     /// Said hello with the host key before their room presence reached the focus.
     pending_presenter: Option<Jid>,
     lan: HashSet<Jid>,
-    tokens: f64,
-    refilled: Instant,
+    rate: RateLimiter,
 }
 
 impl MeetingFocus {
@@ -92,8 +92,7 @@ impl MeetingFocus {
             occupants: HashMap::new(),
             pending_presenter: None,
             lan: HashSet::new(),
-            tokens: BURST,
-            refilled: Instant::now(),
+            rate: RateLimiter::new(RATE, BURST),
         })
     }
 
@@ -299,15 +298,11 @@ impl MeetingFocus {
     }
 
     fn take_token(&mut self) -> Result<(), Reject> {
-        let now = Instant::now();
-        let elapsed = now.duration_since(self.refilled).as_secs_f64();
-        self.refilled = now;
-        self.tokens = (self.tokens + elapsed * RATE).min(BURST);
-        if self.tokens < 1.0 {
-            return Err(Reject::Rate);
+        if self.rate.try_take(1, Instant::now()) {
+            Ok(())
+        } else {
+            Err(Reject::Rate)
         }
-        self.tokens -= 1.0;
-        Ok(())
     }
 
     /// Tells LAN attendees present to fetch the whole current document.
