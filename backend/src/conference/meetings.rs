@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::ConferenceError;
+use crate::documents::store::hex;
 use crate::store::MeetingStore;
 
 /// A meeting number: 9 digits, never starting with 0, so it can be dialled and typed.
@@ -126,10 +127,6 @@ impl Meetings {
     pub fn presenter_addr(&self, number: &MeetingNumber) -> Option<IpAddr> {
         self.presenter_addr.lock().unwrap().get(number).copied()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
