@@ -219,7 +219,13 @@ impl Conference {
             (Some(tokens), None) => {
                 let local = format!("t-{}", crate::xmpp::sasl::random_id().to_lowercase());
                 let jid = bare(&format!("{local}@{}", self.endpoints.domain))?;
-                let password = tokens.issue(&jid, Some(TOKEN_LIFETIME));
+                // Deriving the SCRAM keys is PBKDF2 work: keep it off the async workers.
+                let (tokens, account) = (tokens.clone(), jid.clone());
+                let password = tokio::task::spawn_blocking(move || {
+                    tokens.issue(&account, Some(TOKEN_LIFETIME))
+                })
+                .await
+                .map_err(|e| ConferenceError::Config(format!("issuing a login token: {e}")))?;
                 Login::Token {
                     jid: jid.to_string(),
                     password,
