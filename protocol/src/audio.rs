@@ -182,7 +182,7 @@ mod tests {
         let head =
             "<audio xmlns='urn:lectern:sync:1' codec='opus' rate='48000' channels='1' ms='20'>";
         let big = STANDARD.encode(vec![0u8; MAX_OPUS_PACKET + 1]);
-        let eleven = vec!["AQID"; 11].join(" ");
+        let eleven = ["AQID"; 11].join(" ");
         for (body, why) in [
             ("", "no frames"),
             ("AQID *** AQID", "not base64"),
@@ -204,7 +204,7 @@ mod tests {
             let xml = format!("<audio xmlns='urn:lectern:sync:1' {bad}>AQID</audio>");
             assert!(parse(&xml).is_err(), "{bad} accepted");
         }
-        let long = vec!["AQID"; 10].join(" ");
+        let long = ["AQID"; 10].join(" ");
         let xml = format!("<audio xmlns='urn:lectern:sync:1' codec='opus' rate='48000' channels='1' ms='60'>{long}</audio>");
         assert_eq!(parse(&xml).unwrap().duration_ms(), 600, "the longest batch");
     }
