@@ -340,3 +340,58 @@ async fn a_flooding_presenter_is_slowed_not_served_forever() {
         "{snapshot}"
     );
 }
+
+#[tokio::test]
+async fn voice_reaches_attendees_in_order_and_a_meeting_without_audio_refuses_it() {
+    let server = Server::start();
+    let (number, key) = create_meeting(&server);
+    let (mut alice, hello) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    assert!(hello.contains("audio='true'"), "{hello}");
+    alice.next_event().await;
+    let (mut bob, _) = Member::join(&server, &number, "Bob", None).await;
+    let frames = ["/Hx+/g==", "/Hx/AAE=", "/HwAAQI="];
+    for i in 0..20u64 {
+        let batch = frames.join(" ");
+        alice
+            .request(
+                1000 + i * 60,
+                &format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{batch}</audio>"),
+            )
+            .await;
+    }
+    let mut last = 0;
+    for i in 0..20u64 {
+        let event = bob.next_event().await;
+        let seq = seq_of(&event);
+        assert!(seq > last, "in order: {seq} after {last}");
+        last = seq;
+        assert!(event.contains(&format!("t='{}'", 1000 + i * 60)), "{event}");
+        assert!(event.contains(&frames.join(" ")), "frames intact: {event}");
+    }
+    bob.request(
+        5000,
+        "<audio codec='opus' rate='48000' channels='1' ms='20'>/Hx+/g==</audio>",
+    )
+    .await;
+    assert!(bob.next_error().await.contains("forbidden"));
+
+    let r = post_json(
+        server.http_addr(),
+        "/api/meetings",
+        serde_json::json!({"title": "Silent", "audio": false}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let silent = json(&r);
+    let number = silent["number"].as_str().unwrap();
+    let (mut carol, hello) =
+        Member::join(&server, number, "Carol", silent["host_key"].as_str()).await;
+    assert!(hello.contains("audio='false'"), "{hello}");
+    carol.next_event().await;
+    carol
+        .request(
+            10,
+            "<audio codec='opus' rate='48000' channels='1' ms='20'>/Hx+/g==</audio>",
+        )
+        .await;
+    assert!(carol.next_error().await.contains("not-allowed"));
+}
