@@ -1,6 +1,8 @@
 //! Recordings: everything the focus archived — documents, page turns, ink, voice — turned into
 //! things a person can keep. Pure functions of the archive; the HTTP layer serves them.
 
+pub mod archive;
+pub mod chapters;
 pub mod ogg_opus;
 pub mod timeline;
 
