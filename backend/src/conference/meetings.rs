@@ -128,6 +128,19 @@ impl Meetings {
         self.known.lock().unwrap().get(number).cloned()
     }
 
+    /// Every archived event of a meeting, in `seq` order (the recording's source).
+    pub fn archive(&self, number: &MeetingNumber) -> Result<Vec<(u64, Vec<u8>)>, ConferenceError> {
+        let mut all = Vec::new();
+        loop {
+            let since = all.last().map_or(0, |(seq, _)| *seq);
+            let batch = self.store.events(number.as_str(), since, 4096)?;
+            if batch.is_empty() {
+                return Ok(all);
+            }
+            all.extend(batch);
+        }
+    }
+
     pub fn set_presenter_addr(&self, number: &MeetingNumber, addr: IpAddr) {
         let mut addrs = self.presenter_addr.lock().unwrap();
         addrs.insert(number.clone(), addr);

@@ -37,6 +37,8 @@ pub enum ConferenceError {
     FocusUnavailable(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("building the recording: {0}")]
+    Recording(String),
     #[error("corrupt meeting record {0}")]
     Corrupt(String),
     #[error(transparent)]

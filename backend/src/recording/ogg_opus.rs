@@ -36,28 +36,33 @@ pub struct Written {
     pub silence: u64,
     /// Frames left out because they overlapped audio already written.
     pub overlapping: u64,
-    /// Decoded length in samples at 48 kHz (after pre-skip).
+    /// Samples the packets decode to at 48 kHz, the pre-skip included (the last granule).
     pub samples: u64,
 }
 
 impl Written {
+    /// What a player plays: the decoded samples less the pre-skip.
     pub fn duration_ms(&self) -> u64 {
-        self.samples / PER_MS
+        self.samples.saturating_sub(u64::from(PRE_SKIP)) / PER_MS
     }
 }
 
 /// Writes batches (in time order) as one Ogg Opus stream starting at presenter time 0.
+///
+/// Packet sample positions are presenter time; the decoder drops the first `PRE_SKIP` of
+/// them, which is the encoder's own delay, so a sound captured at presenter time `x` plays at
+/// media time `x`.
 pub fn write<W: io::Write>(out: W, title: &str, batches: &[Batch<'_>]) -> io::Result<Written> {
     let mut w = PacketWriter::new(out);
     w.write_packet(opus_head(), SERIAL, PacketWriteEndInfo::EndPage, 0)?;
     w.write_packet(opus_tags(title), SERIAL, PacketWriteEndInfo::EndPage, 0)?;
     let mut stats = Written::default();
-    // Position in samples of presenter time, before pre-skip is added to granules.
+    // Position in samples of presenter time; granules count from the same origin.
     let mut pos: u64 = 0;
     let mut page_start: u64 = 0;
     let mut pending: Option<(Vec<u8>, u64)> = None;
     let mut emit = |w: &mut PacketWriter<'_, W>, packet: Vec<u8>, end: u64, last: bool| {
-        let granule = end + u64::from(PRE_SKIP);
+        let granule = end;
         let info = if last {
             PacketWriteEndInfo::EndStream
         } else if end - page_start >= PAGE_SAMPLES {
@@ -203,7 +208,8 @@ mod tests {
         assert_eq!(stats.packets, 4);
         // 100 ms before the first batch, then 1000 - 160 ms between the batches.
         assert_eq!(stats.silence, 5 + 42);
-        assert_eq!(stats.duration_ms(), 1020);
+        assert_eq!(stats.samples, 1020 * 48);
+        assert_eq!(stats.duration_ms(), 1013, "less the encoder delay");
         let packets = read(&file);
         assert!(packets[0].0.starts_with(b"OpusHead"));
         assert!(packets[1].0.starts_with(b"OpusTags"));
@@ -213,7 +219,7 @@ mod tests {
         assert_eq!(audio[50].0, vec![0xF8, 4], "the last at 1000 ms");
         let (_, granule, last) = audio.last().unwrap();
         assert!(*last, "end of stream");
-        assert_eq!(*granule, 1020 * 48 + u64::from(PRE_SKIP));
+        assert_eq!(*granule, 1020 * 48);
     }
 
     #[test]
@@ -240,7 +246,7 @@ mod tests {
         let mut file = Vec::new();
         let stats = write(&mut file, "Talk", &batches).unwrap();
         assert_eq!((stats.packets, stats.overlapping, stats.silence), (4, 1, 0));
-        assert_eq!(stats.duration_ms(), 80);
+        assert_eq!(stats.samples, 80 * 48);
     }
 
     #[test]
