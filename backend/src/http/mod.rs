@@ -16,6 +16,7 @@ use crate::xmpp::{websocket, Xmpp};
 mod documents;
 mod meetings;
 mod pages;
+mod recording_admin;
 mod recordings;
 
 struct Status {
@@ -52,6 +53,7 @@ pub fn server(
             .configure(documents::routes)
             .configure(meetings::routes)
             .configure(recordings::routes)
+            .configure(recording_admin::routes)
             .configure(pages::routes)
             .route("/status", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))

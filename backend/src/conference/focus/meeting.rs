@@ -71,8 +71,9 @@ impl MeetingFocus {
         room: BareJid,
         store: &dyn MeetingStore,
     ) -> Result<Self, ConferenceError> {
-        let mut sync = Sync::default();
-        let mut seq = 0;
+        // A deleted recording took its events, not its numbers: the sequence goes on.
+        let mut seq = meeting.recording.deleted_through;
+        let mut sync = Sync::starting_after(seq);
         loop {
             let batch = store.events(meeting.number.as_str(), seq, 1000)?;
             if batch.is_empty() {

@@ -146,6 +146,13 @@ pub struct Sync {
 }
 
 impl Sync {
+    /// An empty state whose next event is `seq + 1`.
+    pub fn starting_after(seq: u64) -> Self {
+        let mut sync = Self::default();
+        sync.state.seq = seq;
+        sync
+    }
+
     /// Applies an archived event (at start-up, rebuilding from the archive). Its `seq` must
     /// follow on; a payload the state ignores still consumes it, as for every receiver.
     pub fn replay(&mut self, record: &[u8]) -> Result<(), Reject> {

@@ -55,7 +55,7 @@ fn fixture_with_audio(label: &str, audio: bool) -> Fixture {
     let _ = std::fs::remove_dir_all(&dir);
     let store: Arc<dyn MeetingStore> = Arc::new(MemoryStore::default());
     let meetings = Meetings::open(store.clone()).unwrap();
-    let (meeting, _) = meetings.create("Review", audio).unwrap();
+    let (meeting, _) = meetings.create("Review", audio, true).unwrap();
     let config = Config {
         office_workers: 0,
         ..Config::default()
