@@ -5,9 +5,10 @@
 #
 #   bash tests/browser/make-voice-wav.sh OUT.wav      # also writes OUT.json:
 #   {"loop": seconds, "markers": [{"freq": Hz, "at": seconds from the file's start, "ms": length}]}
+#   DENSE=1 bash tests/browser/make-voice-wav.sh OUT.wav   # six short phrases and markers (benchmark)
 #
 # Markers sit between phrases, with silence either side, so each one's onset is sharp; their
-# frequencies (1.8–3.6 kHz) are far apart and above most of a voice's energy.
+# frequencies (1.5–3.75 kHz) are far apart and above most of a voice's energy.
 set -euo pipefail
 
 OUT="${1:?usage: make-voice-wav.sh OUT.wav}"
@@ -18,16 +19,23 @@ WORK="$(mktemp -d -t lectern-voice-wav.XXXXXX)"
 trap 'rm -rf "$WORK"' EXIT
 
 RATE=48000
-PHRASES=(
-    "Welcome to the quarterly review."
-    "Here are the numbers for this year."
-    "Costs went down in every region."
-    "Thank you, questions are welcome."
-)
-FREQS=(1800 2400 3000 3600)
+if [ "${DENSE:-0}" = 1 ]; then
+    PHRASES=("Next slide." "The numbers." "Costs fell." "In every region." "Questions?" "Thank you.")
+    FREQS=(1500 1950 2400 2850 3300 3750)
+    GAP_BEFORE=0.2
+    GAP_AFTER=0.25
+else
+    PHRASES=(
+        "Welcome to the quarterly review."
+        "Here are the numbers for this year."
+        "Costs went down in every region."
+        "Thank you, questions are welcome."
+    )
+    FREQS=(1800 2400 3000 3600)
+    GAP_BEFORE=0.25
+    GAP_AFTER=0.35
+fi
 TONE_MS=150
-GAP_BEFORE=0.25
-GAP_AFTER=0.35
 
 norm() { sox -q "$1" -r "$RATE" -c 1 -b 16 "$2" "${@:3}"; }
 silence() { sox -q -n -r "$RATE" -c 1 -b 16 "$2" trim 0 "$1"; }
