@@ -85,6 +85,13 @@ impl Request {
         matches!(self.event.payload, Payload::Audio(_))
     }
 
+    /// Tags audio with whose voice it is; the sender's own claim is never trusted.
+    pub fn set_speaker(&mut self, nick: &str) {
+        if let Payload::Audio(audio) = &mut self.event.payload {
+            audio.speaker = Some(nick.to_string());
+        }
+    }
+
     pub fn presenter_nick(&self) -> Option<&str> {
         match &self.event.payload {
             Payload::Presenter(p) => Some(p.nick.as_str()),
