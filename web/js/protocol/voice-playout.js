@@ -54,6 +54,8 @@ export class VoicePlayer extends EventTarget {
         this.clock = opts.clock;
         /** false while this client presents: nobody hears their own voice back */
         this.enabled = true;
+        /** @type {string} why this browser cannot play the voice ('' while it can) */
+        this.broken = playbackUnsupported() ?? '';
         /** @type {AudioContext | null} */
         this.ctx = null;
         /** @type {GainNode | null} */
@@ -125,6 +127,13 @@ export class VoicePlayer extends EventTarget {
         this.dropRandom = mulberry32(seed);
     }
 
+    /** Stops playing for good, saying why (`broken`, event `state`). @param {string} why */
+    fail(why) {
+        this.broken = why;
+        this.setActive(false);
+        this.dispatchEvent(new CustomEvent('state'));
+    }
+
     ensureContext() {
         if (this.ctx) return this.ctx;
         const ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
@@ -149,7 +158,7 @@ export class VoicePlayer extends EventTarget {
      * @param {{ recovered: boolean }} how
      */
     accept(ev, how) {
-        if (!this.enabled) return;
+        if (!this.enabled || this.broken) return;
         const p = ev.payload;
         if (p?.codec !== 'opus') return;
         this.stats.batches += 1;
@@ -193,8 +202,11 @@ export class VoicePlayer extends EventTarget {
         const decoder = new AudioDecoder({
             output: (data) => this.onDecoded(data),
             error: (e) => {
+                // a bad packet closes the decoder (the next batch opens a new one); a codec this
+                // browser lacks stops the voice for good
                 this.stats.errors += 1;
-                console.warn('lectern voice decoder:', e);
+                if (e?.name === 'NotSupportedError') this.fail("This browser cannot decode the presenter's voice (Opus).");
+                else console.warn('lectern voice decoder:', e);
             },
         });
         decoder.configure({ codec: 'opus', sampleRate: rate, numberOfChannels: channels });
@@ -365,6 +377,7 @@ export class VoicePlayer extends EventTarget {
     view() {
         return {
             listening: this.listening,
+            broken: this.broken,
             contextState: this.ctx?.state ?? 'none',
             active: this.active,
             latency: this.latency,
