@@ -14,7 +14,7 @@
 // Events: `blocked`, `state` (listening or not). `tap(freqs)` adds a tone-marker detector on the
 // output (an AudioWorklet), recording when each marker is heard: the voice tests' measurement.
 
-import { DelayEstimator, FrameScheduler, quantile } from './jitter.js';
+import { DelayEstimator, FrameScheduler, quantile, timelineAt } from './jitter.js';
 
 /** ms without audio after which the stream counts as stopped (delay back to 0). */
 const SILENCE_MS = 1000;
@@ -179,7 +179,8 @@ export class VoicePlayer extends EventTarget {
         this.measureAhead();
         this.latency = this.target(now);
         this.lastAudioAt = now;
-        this.setActive(true);
+        if (this.active) this.applyDelay(); // before planning: a late batch moves the clock first
+        else this.setActive(true);
         const decoder = this.decoderFor(p.rate, p.channels);
         p.frames.forEach((/** @type {Uint8Array} */ data, /** @type {number} */ i) => {
             const t = ev.t + i * p.ms;
@@ -326,14 +327,10 @@ export class VoicePlayer extends EventTarget {
      */
     locate(t) {
         if (!this.active || !this.ctx) return null;
-        const last = this.placed[this.placed.length - 1];
-        for (let i = this.placed.length - 1; i >= 0; i--) {
-            const e = this.placed[i];
-            if (e.t > t) continue;
-            const at = this.fromContext(e.start + (t - e.t) / 1000);
-            return t < last.t + last.dur ? at : Math.max(at, performance.now() + TICK_MS);
-        }
-        return null;
+        const where = timelineAt(this.placed, t);
+        if (!where) return null;
+        const at = this.fromContext(where.at);
+        return where.placed ? at : Math.max(at, performance.now() + TICK_MS);
     }
 
     /** performance.now() ms → the output clock (s), through the output timestamp. @param {number} ms */
