@@ -9,6 +9,8 @@ import assert from 'node:assert/strict';
 import { DelayEstimator, FrameScheduler, quantile, timelineAt } from '../js/protocol/jitter.js';
 import { ToneDetector } from '../js/protocol/tones.js';
 import { PlayoutClock } from '../js/protocol/clock.js';
+import { NS, eventNode, parseEvent, toXml } from '../js/protocol/codec.js';
+import { DOMParser } from '@xmldom/xmldom';
 
 /** A deterministic generator. */
 function rng(seed = 7) {
@@ -72,6 +74,38 @@ function stream(sched, { from = 0, count = 50, latency = 0.1, skip = new Set(), 
     }
     return decisions;
 }
+
+describe('audio payload', () => {
+    const parse = (xml) => parseEvent(new DOMParser().parseFromString(xml, 'text/xml').documentElement);
+    const ev = (attrs, text) => `<event xmlns='${NS}' seq='4' t='5120'><audio codec='opus' rate='48000' channels='1' ms='20'${attrs}>${text}</audio></event>`;
+
+    it('reads frames and the speaker, and writes them back the same', () => {
+        const e = parse(ev(" speaker='bob' source='mic'", '/Hx+/g== AQID'));
+        assert.deepEqual(e.payload, {
+            type: 'audio', codec: 'opus', rate: 48000, channels: 1, ms: 20, source: 'mic', speaker: 'bob',
+            frames: [new Uint8Array([0xfc, 0x7c, 0x7e, 0xfe]), new Uint8Array([1, 2, 3])],
+        });
+        assert.deepEqual(parse(toXml(eventNode(e))), e);
+        assert.equal(parse(ev('', 'AQID')).payload.speaker, undefined);
+    });
+
+    it('refuses what the Rust crate refuses', () => {
+        const code = (attrs, text) => {
+            try {
+                parse(ev(attrs, text));
+                return 'ok';
+            } catch (e) {
+                return `${e.code}:${e.attr}`;
+            }
+        };
+        assert.equal(code('', 'AQI'), 'invalid:frames', 'no padding');
+        assert.equal(code('', 'AQJ='), 'invalid:frames', 'non-canonical trailing bits');
+        assert.equal(code('', ''), 'invalid:frames', 'no frame');
+        assert.equal(code('', Array(11).fill('AQID').join(' ')), 'too-large:frames');
+        assert.equal(code(" speaker=''", 'AQID'), 'invalid:speaker');
+        assert.throws(() => parse(ev('', 'AQID').replace("rate='48000'", "rate='44100'")), (e) => e.code === 'invalid' && e.attr === 'rate');
+    });
+});
 
 describe('where a presenter time is heard', () => {
     // frames of 20 ms: 0 and 20 on one timeline, 40 lost, 60 placed 0.3 s later (the delay grew)
