@@ -131,6 +131,7 @@ export class VoiceUI {
         const s = this.session;
         const presenting = s.isPresenter;
         const off = s.audio === false;
+        this.player.presenter = s.state?.presenter ?? null;
         if (presenting !== this.presenting) {
             this.presenting = presenting;
             this.player.setEnabled(!presenting);
