@@ -8,18 +8,22 @@
 
 #![allow(dead_code)]
 
+mod meeting_browser;
 mod meeting_net;
 mod meeting_plan;
 mod meeting_report;
 mod meeting_server;
+mod meeting_stats;
 mod procfs;
 mod xml;
 
 use clap::Parser;
+use meeting_browser::{BrowserResult, Browsers};
 use meeting_net::{Clock, Member, Res};
 use meeting_plan::{plan, two_page_pdf, Kind};
 use meeting_report::{json, section, write_section};
 use meeting_server::Server;
+use meeting_stats::{indexes, kind_stats, pct_ms, KindStats};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,25 +67,21 @@ struct Cli {
     /// Commit recorded in the report.
     #[arg(long, default_value = "unknown")]
     commit: String,
+    /// Browser attendees (Chromium via bench/browser/attendees.mjs) joining one run; 0 = none.
+    #[arg(long, default_value_t = 0)]
+    browsers: usize,
+    /// The run (attendee count N) the browsers join; default: the first of `--n`.
+    #[arg(long)]
+    browsers_at: Option<usize>,
+    /// The browser attendees' script.
+    #[arg(long, default_value = "bench/browser/attendees.mjs")]
+    browser_script: PathBuf,
+    /// Node.js, to run the script.
+    #[arg(long, default_value = "node")]
+    node: String,
 }
 
 // --- one run -------------------------------------------------------------------------------
-
-#[derive(Default, Clone, Copy)]
-struct KindStats {
-    expected: u64,
-    received: u64,
-    lost: u64,
-    late: u64,
-    p: procfs::Percentiles,
-    /// Per event, the slowest attendee: p95 of those (ms), and the worst.
-    spread_p95: f64,
-    spread_max: f64,
-    /// Per event, the fastest attendee: p50 and p95 of those (ms). High values mean the delay
-    /// is before the room fan-out (presenter → focus → archive → emit).
-    first_p50: f64,
-    first_p95: f64,
-}
 
 #[derive(Default)]
 struct RunResult {
@@ -112,16 +112,9 @@ struct RunResult {
     rss_joined_mib: f64,
     rss_end_mib: f64,
     hwm_mib: f64,
+    /// The browser attendees' part, in the run they joined.
+    browser: Option<BrowserResult>,
     error: Option<String>,
-}
-
-fn pct_ms(v: &mut [f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
 }
 
 async fn run(cli: &Cli, n: usize) -> RunResult {
@@ -149,7 +142,7 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     let plan = Arc::new(plan(cli));
     let events = plan.len() + 1; // index 0: the share
     r.events = events;
-    let clock = Arc::new(Clock { t0: Instant::now() });
+    let clock = Arc::new(Clock::start());
     r.rss_before_mib = procfs::rss_kib(pid).unwrap_or(0) as f64 / 1024.0;
 
     let created = meeting_net::post_json(
@@ -195,7 +188,7 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     }
     let doc = up.json()?["id"].as_str().unwrap_or_default().to_string();
     let ready_by = Instant::now() + Duration::from_secs(60);
-    loop {
+    let manifest = loop {
         let m = meeting_net::http(
             server.http,
             "GET",
@@ -206,13 +199,13 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
         .await?
         .json()?;
         if m["status"] == "ready" {
-            break;
+            break m;
         }
         if m["status"] == "failed" || Instant::now() > ready_by {
             return Err(format!("document not ready: {m}"));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
 
     // Attendees, `concurrency` joins in flight.
     let join_meter = procfs::CpuMeter::start(pid);
@@ -267,6 +260,27 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     if attendees.is_empty() {
         return Err("no attendee joined".into());
     }
+    let browsers = if cli.browsers > 0 && cli.browsers_at.unwrap_or(cli.n[0]) == n {
+        eprintln!("N={n}: starting {} browser attendees", cli.browsers);
+        let b = Browsers::start(
+            &cli.node,
+            &cli.browser_script,
+            server.http,
+            &number,
+            cli.browsers,
+            Duration::from_secs(120),
+        )
+        .await;
+        match b {
+            Ok(b) => Some(b),
+            Err(e) => {
+                r.browser = Some(BrowserResult::failed(cli.browsers, e));
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     // Share, and wait until every attendee has it (the room has settled after the joins).
     let sent: Arc<Vec<std::sync::atomic::AtomicU64>> =
@@ -274,16 +288,9 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     let store = |k: usize, sent: &Vec<std::sync::atomic::AtomicU64>| {
         sent[k].store(clock.now_us(), std::sync::atomic::Ordering::Relaxed)
     };
-    let bogus = "0".repeat(64);
     store(0, &sent);
     presenter
-        .request(
-            0,
-            &format!(
-                "<document id='{doc}' pages='2' base='/api/documents/{doc}/' title='Benchmark'>\
-                 <p n='1' hash='{bogus}' w='9' h='9'/><p n='2' hash='{bogus}' w='9' h='9'/></document>"
-            ),
-        )
+        .request(0, &share_payload(&doc, &manifest))
         .await?;
     let settle_by = Instant::now() + Duration::from_secs(30);
     loop {
@@ -349,46 +356,22 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
         .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
         .collect();
     let late_us = (cli.late_ms * 1000.0) as u64;
+    let arrivals: Vec<Vec<u64>> = attendees
+        .iter()
+        .map(|a| a.seen.lock().unwrap().arrival.clone())
+        .collect();
     for (kind, out) in [(Kind::Turn, &mut r.turn), (Kind::Extend, &mut r.extend)] {
-        let idx: Vec<usize> = plan
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.kind == kind)
-            .map(|(i, _)| i + 1)
-            .collect();
-        let mut lat: Vec<u32> = Vec::with_capacity(idx.len() * attendees.len());
-        let mut slowest = vec![0u64; idx.len()];
-        let mut fastest = vec![u64::MAX; idx.len()];
-        let mut lost = 0u64;
-        for a in &attendees {
-            let g = a.seen.lock().unwrap();
-            for (j, &k) in idx.iter().enumerate() {
-                let at = g.arrival[k];
-                if at == 0 {
-                    lost += 1;
-                    continue;
-                }
-                let l = (at - 1).saturating_sub(sent[k]);
-                slowest[j] = slowest[j].max(l);
-                fastest[j] = fastest[j].min(l);
-                lat.push(l.min(u64::from(u32::MAX)) as u32);
-            }
-        }
-        out.expected = (idx.len() * attendees.len()) as u64;
-        out.received = lat.len() as u64;
-        out.lost = lost;
-        out.late = lat.iter().filter(|&&l| u64::from(l) > late_us).count() as u64;
-        out.p = procfs::percentiles(lat).unwrap_or_default();
-        let mut s: Vec<f64> = slowest.iter().map(|&u| u as f64 / 1000.0).collect();
-        out.spread_max = s.iter().cloned().fold(0.0, f64::max);
-        out.spread_p95 = pct_ms(&mut s, 0.95);
-        let mut f: Vec<f64> = fastest
-            .iter()
-            .filter(|&&u| u != u64::MAX)
-            .map(|&u| u as f64 / 1000.0)
-            .collect();
-        out.first_p50 = pct_ms(&mut f, 0.5);
-        out.first_p95 = pct_ms(&mut f, 0.95);
+        let idx = indexes(&plan, kind);
+        *out = kind_stats(&idx, &sent, arrivals.iter().map(Vec::as_slice), late_us);
+    }
+    if let Some(b) = browsers {
+        let chromium = b.chromium.clone();
+        let mut res = match b.collect(Duration::from_secs(60)).await {
+            Ok(seen) => BrowserResult::new(&seen, &plan, &sent, clock.epoch0_us, late_us),
+            Err(e) => BrowserResult::failed(cli.browsers, e),
+        };
+        res.chromium = chromium;
+        r.browser = Some(res);
     }
     for a in &attendees {
         let g = a.seen.lock().unwrap();
@@ -404,6 +387,24 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     drop(attendees);
     drop(presenter);
     Ok(())
+}
+
+/// The `<document/>` share the web client's presenter sends: per page its image hash and size.
+fn share_payload(doc: &str, manifest: &serde_json::Value) -> String {
+    let mut pages = String::new();
+    for p in manifest["pages"].as_array().into_iter().flatten() {
+        pages.push_str(&format!(
+            "<p n='{}' hash='{}' w='{}' h='{}'/>",
+            p["number"],
+            p["sha256"].as_str().unwrap_or_default(),
+            p["width"],
+            p["height"]
+        ));
+    }
+    format!(
+        "<document id='{doc}' pages='{}' base='/api/documents/{doc}/' title='Benchmark'>{pages}</document>",
+        manifest["page_count"]
+    )
 }
 
 fn main() {

@@ -152,9 +152,23 @@ fn base64(data: &[u8]) -> String {
 /// Shared with the benchmark: per event index, when the presenter sent it (µs since `t0`).
 pub struct Clock {
     pub t0: Instant,
+    /// `t0` on the system's epoch clock (µs since 1970), to compare with the browser
+    /// attendees' stamps (`performance.timeOrigin + performance.now()`, same machine).
+    pub epoch0_us: u64,
 }
 
 impl Clock {
+    pub fn start() -> Clock {
+        let t0 = Instant::now();
+        let epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Clock {
+            t0,
+            epoch0_us: epoch.as_micros() as u64,
+        }
+    }
+
     pub fn now_us(&self) -> u64 {
         self.t0.elapsed().as_micros() as u64
     }

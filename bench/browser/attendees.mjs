@@ -1,0 +1,182 @@
+// Browser attendees for lectern-meeting-bench: Debian's Chromium, driven by playwright-core,
+// opens the real web client at /m/NUMBER as COUNT attendees of the benchmark's meeting and
+// records, in each page, when every sequenced event arrived and when the client had applied it.
+//
+//   node bench/browser/attendees.mjs --url http://127.0.0.1:PORT --number 123456789 --count 2
+//
+// Talks to the benchmark over stdio, one line each way:
+//   stdout `ready {"names":[...]}`  every attendee is online (snapshot loaded)
+//   stdin  `collect`                 → stdout `result {...}` (see `collect()`), then exits
+//   stdin closed                     → closes the browser and exits (the benchmark went away)
+// Everything else goes to stderr. Times are epoch ms (performance.timeOrigin + performance.now()),
+// comparable with the benchmark's own stamps because both run on this machine.
+//
+// Nothing in web/ is changed: the recorder is an init script that wraps the page's WebSocket
+// (frame receipt) and EventTarget.prototype.dispatchEvent (the session's `event` and `state`
+// events; the UI renders in a microtask queued by `state`, so a microtask queued after it runs
+// once the canvases are redrawn).
+import { createInterface } from 'node:readline';
+import { chromium } from 'playwright-core';
+
+const args = Object.fromEntries(
+    process.argv
+        .slice(2)
+        .reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const url = args.url;
+const number = args.number;
+const count = Number(args.count ?? 2);
+const executablePath = args.chromium ?? process.env.CHROMIUM ?? '/usr/bin/chromium';
+const WAIT = Number(args.wait ?? 120000);
+if (!url || !number) {
+    console.error('usage: attendees.mjs --url http://HOST:PORT --number MEETING [--count 2] [--chromium PATH]');
+    process.exit(2);
+}
+// playwright-core must never fetch a browser of its own
+process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
+
+/** Runs in every page before its scripts. */
+function recorder() {
+    const now = () => performance.timeOrigin + performance.now();
+    /** t → epoch ms; `seq` t → seq; `apply` t → epoch ms after the redraw */
+    const rec = { recv: {}, seq: {}, apply: {}, frames: 0, dupes: 0, dupeFrames: [] };
+    Object.defineProperty(window, '__lecternBench', { value: rec });
+    const eventTag = /<event\b[^>]*>/;
+    const attr = (tag, name) => {
+        const m = new RegExp(`\\s${name}=(['"])(\\d+)\\1`).exec(tag);
+        return m ? m[2] : null;
+    };
+    /** @param {MessageEvent} e */
+    const onFrame = (e) => {
+        const at = now();
+        rec.frames += 1;
+        const d = e.data;
+        if (typeof d !== 'string' || !d.startsWith('<message') || !/type=(['"])groupchat\1/.test(d)) return;
+        // the room's history, replayed on join, is not a live delivery
+        if (d.includes('urn:xmpp:delay')) return;
+        const m = eventTag.exec(d);
+        if (!m) return;
+        const seq = attr(m[0], 'seq');
+        const t = attr(m[0], 't');
+        if (seq === null || t === null) return;
+        if (t in rec.recv) {
+            rec.dupes += 1;
+            if (rec.dupeFrames.length < 5) rec.dupeFrames.push(d.slice(0, 400));
+            return;
+        }
+        rec.recv[t] = at;
+        rec.seq[t] = Number(seq);
+    };
+    const Native = window.WebSocket;
+    class RecordingWebSocket extends Native {
+        constructor(...a) {
+            super(...a);
+            this.addEventListener('message', onFrame);
+        }
+    }
+    window.WebSocket = RecordingWebSocket;
+
+    const dispatch = EventTarget.prototype.dispatchEvent;
+    /** presenter times of events applied since the last `state` event */
+    let applied = [];
+    EventTarget.prototype.dispatchEvent = function (ev) {
+        const out = dispatch.call(this, ev);
+        if (ev instanceof CustomEvent && ev.detail) {
+            const e = ev.detail.event;
+            if (ev.type === 'event' && e && Number.isInteger(e.seq) && Number.isFinite(e.t)) applied.push(String(e.t));
+            if (ev.type === 'state' && applied.length > 0) {
+                const ts = applied;
+                applied = [];
+                queueMicrotask(() => {
+                    const at = now();
+                    for (const t of ts) if (!(t in rec.apply)) rec.apply[t] = at;
+                });
+            }
+        }
+        return out;
+    };
+}
+
+const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+        // every attendee is a foreground tab: no timer throttling of the others
+        '--disable-background-timer-throttling',
+        '--disable-renderer-backgrounding',
+        '--disable-backgrounding-occluded-windows',
+    ],
+});
+let closing = false;
+async function shutdown(code) {
+    if (closing) return;
+    closing = true;
+    await browser.close().catch(() => {});
+    process.exit(code);
+}
+
+const people = [];
+try {
+    for (let i = 1; i <= count; i++) {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
+        await context.addInitScript(recorder);
+        const page = await context.newPage();
+        const person = { name: `browser-${i}`, page, errors: [] };
+        page.on('pageerror', (e) => person.errors.push(`pageerror: ${e.message}`));
+        page.on('console', (m) => {
+            if (m.type() === 'error') person.errors.push(`console: ${m.text()}`);
+        });
+        await page.goto(`${url}/m/${number}`);
+        await page.locator('#join-name').fill(person.name);
+        await page.locator('#join-name-btn').click();
+        people.push(person);
+    }
+    for (const p of people) {
+        await p.page.waitForFunction(() => window.lectern?.view().status === 'online', null, { timeout: WAIT, polling: 100 });
+    }
+} catch (e) {
+    console.error(`browser attendees: ${e?.stack ?? e}`);
+    await shutdown(1);
+}
+process.stdout.write(`ready ${JSON.stringify({ names: people.map((p) => p.name), chromium: browser.version() })}\n`);
+
+async function collect() {
+    const attendees = [];
+    for (const p of people) {
+        const got = await p.page.evaluate(() => {
+            const l = /** @type {any} */ (window).lectern;
+            const v = l?.view();
+            return {
+                ...window.__lecternBench,
+                status: v?.status ?? null,
+                lastSeq: v?.lastSeq ?? 0,
+                stats: v?.stats ?? null,
+                // the page's epoch clock against the system clock (Date.now, ms resolution)
+                clockMinusDate: performance.timeOrigin + performance.now() - Date.now(),
+            };
+        });
+        if (got.dupeFrames?.length) console.error(`${p.name}: events seen twice, e.g.:\n${got.dupeFrames.join('\n')}`);
+        attendees.push({ name: p.name, errors: p.errors.slice(0, 20), ...got });
+    }
+    return { attendees };
+}
+
+createInterface({ input: process.stdin })
+    .on('line', async (line) => {
+        if (line.trim() !== 'collect') return;
+        try {
+            process.stdout.write(`result ${JSON.stringify(await collect())}\n`);
+            await shutdown(0);
+        } catch (e) {
+            console.error(`browser attendees: collect: ${e?.stack ?? e}`);
+            await shutdown(1);
+        }
+    })
+    .on('close', () => shutdown(0));
