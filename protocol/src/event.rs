@@ -2,6 +2,7 @@
 
 use xso::{AsXml, FromXml};
 
+use crate::audio::Audio;
 use crate::document::Document;
 use crate::error::{checked, ProtocolError, Validate};
 use crate::fixed::Digits;
@@ -42,6 +43,8 @@ pub enum Payload {
     Undo(Undo),
     #[xml(transparent)]
     Redo(Redo),
+    #[xml(transparent)]
+    Audio(Audio),
 }
 
 impl Payload {
@@ -62,6 +65,7 @@ impl Payload {
             Payload::Clear(_) => "clear",
             Payload::Undo(_) => "undo",
             Payload::Redo(_) => "redo",
+            Payload::Audio(_) => "audio",
         }
     }
 }
@@ -83,6 +87,7 @@ impl Validate for Payload {
             Payload::Clear(p) => p.validate(),
             Payload::Undo(p) => p.validate(),
             Payload::Redo(p) => p.validate(),
+            Payload::Audio(p) => p.validate(),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! [`Event`] wraps exactly one [`Payload`]; [`MeetingState`] applies events in `seq` order and
 //! renders the canonical state form and the snapshot.
 
+mod audio;
 mod document;
 mod error;
 mod event;
@@ -19,6 +20,7 @@ mod snapshot;
 mod state;
 mod values;
 
+pub use audio::{Audio, Frames, MAX_AUDIO_FRAMES, MAX_OPUS_PACKET};
 pub use document::{Document, PageInfo};
 pub use error::{from_element, to_element, ProtocolError, Validate};
 pub use event::{event_seq, Event, Payload};

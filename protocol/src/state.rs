@@ -102,7 +102,7 @@ impl MeetingState {
     /// that fails here, and attendees ignore such an event.
     pub fn check(&self, payload: &Payload) -> Result<(), ProtocolError> {
         match payload {
-            Payload::Document(_) | Payload::Presenter(_) => Ok(()),
+            Payload::Document(_) | Payload::Presenter(_) | Payload::Audio(_) => Ok(()),
             Payload::Viewport(_) => self.current().map(drop),
             Payload::Pointer(p) => match p.target() {
                 Some(at) => self.check_page(at.page),
@@ -196,6 +196,8 @@ impl MeetingState {
                     s.done = true;
                 }
             }
+            // Voice is played, not kept: it leaves the state form as it was.
+            Payload::Audio(_) => {}
             Payload::Erase(e) => self.edit(e.page, |ink| ink.erase(&e.ids.0)),
             Payload::Clear(c) => self.edit(c.page, PageInk::clear),
             Payload::Undo(u) => self.edit(u.page, PageInk::undo),

@@ -191,6 +191,15 @@ keyword!(
     Role, "role", { Presenter = "presenter", Attendee = "attendee" }
 );
 
+keyword!(
+    /// Where an `audio` batch comes from: the presenter's microphone or a file the server plays.
+    AudioSource, "source", { Mic = "mic", File = "file" }
+);
+keyword!(
+    /// An `audio` batch's codec; version 1 knows only Opus.
+    AudioCodec, "codec", { Opus = "opus" }
+);
+
 xso::convert_via_fromstr_and_display!(ItemId, IdList, Color);
 
 #[cfg(test)]

@@ -19,6 +19,10 @@ pub enum Reject {
     NotFound(String),
     #[error("{0}")]
     NotAuthorized(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("too many events; slow down")]
     Rate,
     #[error("{0}")]
@@ -32,6 +36,8 @@ impl Reject {
             Reject::BadRequest(_) => "bad-request",
             Reject::NotFound(_) => "item-not-found",
             Reject::NotAuthorized(_) => "not-authorized",
+            Reject::NotAllowed(_) => "not-allowed",
+            Reject::TooLarge(_) => "resource-constraint",
             Reject::Rate => "policy-violation",
             Reject::Internal(_) => "internal-server-error",
         }
@@ -40,7 +46,10 @@ impl Reject {
 
 impl From<lectern_protocol::ProtocolError> for Reject {
     fn from(e: lectern_protocol::ProtocolError) -> Self {
-        Reject::BadRequest(e.to_string())
+        match e {
+            lectern_protocol::ProtocolError::TooLarge(_) => Reject::TooLarge(e.to_string()),
+            _ => Reject::BadRequest(e.to_string()),
+        }
     }
 }
 
@@ -69,6 +78,17 @@ impl Request {
                 meeting: None,
                 payload,
             },
+        }
+    }
+
+    pub fn is_audio(&self) -> bool {
+        matches!(self.event.payload, Payload::Audio(_))
+    }
+
+    /// Tags audio with whose voice it is; the sender's own claim is never trusted.
+    pub fn set_speaker(&mut self, nick: &str) {
+        if let Payload::Audio(audio) = &mut self.event.payload {
+            audio.speaker = Some(nick.to_string());
         }
     }
 
@@ -133,6 +153,13 @@ pub struct Sync {
 }
 
 impl Sync {
+    /// An empty state whose next event is `seq + 1`.
+    pub fn starting_after(seq: u64) -> Self {
+        let mut sync = Self::default();
+        sync.state.seq = seq;
+        sync
+    }
+
     /// Applies an archived event (at start-up, rebuilding from the archive). Its `seq` must
     /// follow on; a payload the state ignores still consumes it, as for every receiver.
     pub fn replay(&mut self, record: &[u8]) -> Result<(), Reject> {
