@@ -3,12 +3,15 @@
 # N headless attendees (N = 200 and 1000), page turns at 10/s and stroke extends at 30/s through
 # the focus; presenter-send → attendee-receive latency, losses, server CPU and RSS. The first run
 # (N = 200) also has 2 browser attendees: Debian's Chromium opening the real web client
-# (bench/browser/attendees.mjs, playwright-core). Writes its section of docs/BENCHMARKS.md
-# (between <!-- meeting-latency:begin/end --> markers).
+# (bench/browser/attendees.mjs, playwright-core). Then, in each run, an audio phase: the
+# presenter's voice as Opus-sized batches (3 × 20 ms every 60 ms) for 20 s to the same attendees.
+# Writes two sections of docs/BENCHMARKS.md (between <!-- meeting-latency:begin/end --> and
+# <!-- audio-fanout:begin/end --> markers).
 #
 #   bash bench/meeting.sh                     # N = 200,1000 (~3-5 min)
 #   N=50 TURNS=20 bash bench/meeting.sh       # smoke test
 #   BROWSERS=0 bash bench/meeting.sh          # headless attendees only
+#   AUDIO_S=0 bash bench/meeting.sh           # no audio phase
 #   OUT=/tmp/b.md bash bench/meeting.sh       # write the section elsewhere
 set -euo pipefail
 
@@ -16,6 +19,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 N=${N:-200,1000}
 TURNS=${TURNS:-200}
 BROWSERS=${BROWSERS:-2}
+AUDIO_S=${AUDIO_S:-20}
 OUT=${OUT:-$ROOT/docs/BENCHMARKS.md}
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export CHROMIUM
@@ -50,8 +54,10 @@ cmd="bash bench/meeting.sh"
 [ "$N" = "200,1000" ] || cmd="N=$N $cmd"
 [ "$TURNS" = 200 ] || cmd="TURNS=$TURNS $cmd"
 [ "$BROWSERS" = 2 ] || cmd="BROWSERS=$BROWSERS $cmd"
+[ "$AUDIO_S" = 20 ] || cmd="AUDIO_S=$AUDIO_S $cmd"
 
 exec timeout 1500 "$ROOT/target/release/lectern-meeting-bench" \
     --lectern "$ROOT/target/release/lectern" --n "$N" --turns "$TURNS" \
     --browsers "$BROWSERS" --browser-script "$ROOT/bench/browser/attendees.mjs" \
+    --audio-s "$AUDIO_S" \
     --out "$OUT" --command "$cmd" --commit "$commit"

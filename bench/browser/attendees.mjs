@@ -6,7 +6,9 @@
 //
 // Talks to the benchmark over stdio, one line each way:
 //   stdout `ready {"names":[...]}`  every attendee is online (snapshot loaded)
-//   stdin  `collect`                 → stdout `result {...}` (see `collect()`), then exits
+//   stdin  `collect EVENTS WAIT_MS`  → waits (at most WAIT_MS) until every page has received and
+//                                      applied events 1..EVENTS-1, then stdout `result {...}`
+//                                      (see `collect()`) and exits
 //   stdin closed                     → closes the browser and exits (the benchmark went away)
 // Everything else goes to stderr. Times are epoch ms (performance.timeOrigin + performance.now()),
 // comparable with the benchmark's own stamps because both run on this machine.
@@ -83,7 +85,9 @@ function recorder() {
         const out = dispatch.call(this, ev);
         if (ev instanceof CustomEvent && ev.detail) {
             const e = ev.detail.event;
-            if (ev.type === 'event' && e && Number.isInteger(e.seq) && Number.isFinite(e.t)) applied.push(String(e.t));
+            // audio takes its seq but emits no `state` (nothing to redraw)
+            const audio = e?.payload?.type === 'audio';
+            if (ev.type === 'event' && e && !audio && Number.isInteger(e.seq) && Number.isFinite(e.t)) applied.push(String(e.t));
             if (ev.type === 'state' && applied.length > 0) {
                 const ts = applied;
                 applied = [];
@@ -147,6 +151,25 @@ try {
 }
 process.stdout.write(`ready ${JSON.stringify({ names: people.map((p) => p.name), chromium: browser.version() })}\n`);
 
+/** Waits until every page has received and applied the events with `t` in 1..events-1. */
+async function settle(events, waitMs) {
+    const until = Date.now() + waitMs;
+    for (const p of people) {
+        const left = Math.max(1, until - Date.now());
+        await p.page
+            .waitForFunction(
+                (n) => {
+                    const r = window.__lecternBench;
+                    for (let t = 1; t < n; t++) if (!(t in r.recv) || !(t in r.apply)) return false;
+                    return true;
+                },
+                events,
+                { timeout: left, polling: 100 },
+            )
+            .catch(() => console.error(`${p.name}: not every event arrived within ${waitMs} ms`));
+    }
+}
+
 async function collect() {
     const attendees = [];
     for (const p of people) {
@@ -170,8 +193,10 @@ async function collect() {
 
 createInterface({ input: process.stdin })
     .on('line', async (line) => {
-        if (line.trim() !== 'collect') return;
+        const [word, events, waitMs] = line.trim().split(/\s+/);
+        if (word !== 'collect') return;
         try {
+            if (Number(events) > 1) await settle(Number(events), Number(waitMs ?? 10000));
             process.stdout.write(`result ${JSON.stringify(await collect())}\n`);
             await shutdown(0);
         } catch (e) {

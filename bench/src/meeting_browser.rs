@@ -106,6 +106,38 @@ impl Browsers {
         Ok(b)
     }
 
+    /// CPU time (s) of the script and every process under it (Chromium's), from /proc.
+    pub fn cpu_seconds(&self) -> f64 {
+        let mut procs: Vec<(u32, u32, f64)> = Vec::new(); // pid, ppid, cpu s
+        for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let Some(close) = stat.rfind(')') else {
+                continue;
+            };
+            let f: Vec<&str> = stat[close + 2..].split_ascii_whitespace().collect();
+            let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+            procs.push((pid, num(1) as u32, (num(11) + num(12)) as f64 / 100.0));
+        }
+        let mut tree = vec![self.child.id()];
+        let mut total = 0.0;
+        while let Some(p) = tree.pop() {
+            for &(pid, ppid, cpu) in &procs {
+                if pid == p {
+                    total += cpu;
+                }
+                if ppid == p {
+                    tree.push(pid);
+                }
+            }
+        }
+        total
+    }
+
     /// The payload of the next stdout line starting with `word `.
     async fn line(&mut self, word: &str, limit: Duration) -> Res<String> {
         let until = Instant::now() + limit;
@@ -129,14 +161,20 @@ impl Browsers {
         }
     }
 
-    /// Asks for the recordings; the script closes the browser and exits afterwards.
-    pub async fn collect(mut self, limit: Duration) -> Res<Vec<BrowserSeen>> {
+    /// Asks for the recordings once every page has events 1..`events` (at most `wait`); the
+    /// script closes the browser and exits afterwards.
+    pub async fn collect(
+        mut self,
+        events: usize,
+        wait: Duration,
+        limit: Duration,
+    ) -> Res<Vec<BrowserSeen>> {
         if let Some(w) = self.stdin.as_mut() {
-            w.write_all(b"collect\n")
+            w.write_all(format!("collect {events} {}\n", wait.as_millis()).as_bytes())
                 .and_then(|_| w.flush())
                 .map_err(|e| format!("browser attendees: {e}"))?;
         }
-        let result = self.line("result", limit).await?;
+        let result = self.line("result", wait + limit).await?;
         let v: serde_json::Value =
             serde_json::from_str(&result).map_err(|e| format!("result line: {e}"))?;
         let times = |o: &serde_json::Value| -> HashMap<usize, f64> {
@@ -205,6 +243,8 @@ pub struct BrowserResult {
     pub not_online: usize,
     pub page_errors: usize,
     pub first_page_error: Option<String>,
+    /// CPU of the script and its Chromium processes during the timed window (% of one core).
+    pub cpu_pct: f64,
     /// Largest |page epoch clock − Date.now()| (ms): a check that the clocks agree.
     pub clock_check_ms: f64,
     pub error: Option<String>,
@@ -244,6 +284,7 @@ impl BrowserResult {
         BrowserResult {
             count: seen.len(),
             chromium: String::new(),
+            cpu_pct: 0.0,
             turn: stats(&turns, &recv),
             extend: stats(&extends, &recv),
             turn_apply: stats(&turns, &apply),

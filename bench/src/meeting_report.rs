@@ -10,9 +10,17 @@ use crate::meeting_stats::KindStats;
 use crate::{Cli, RunResult};
 
 const BEGIN: &str = "<!-- meeting-latency:begin -->";
-const END: &str = "<!-- meeting-latency:end -->";
+pub const END: &str = "<!-- meeting-latency:end -->";
 
-fn machine() -> String {
+pub fn date() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -53,11 +61,7 @@ fn row(label: &str, n: &str, k: &KindStats) -> String {
 
 pub fn section(cli: &Cli, results: &[RunResult]) -> String {
     let mut s = String::new();
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = date();
     let duration = cli.turns as f64 / cli.turn_rate;
     s.push_str(&format!(
         "{BEGIN}\n## Meeting latency: presenter → focus → attendees\n\n"
@@ -171,12 +175,16 @@ pub fn section(cli: &Cli, results: &[RunResult]) -> String {
                 ));
             }
         }
-        if r.other_cpu_events_pct > 50.0 {
+        let browsers_pct = r.browser.as_ref().map_or(0.0, |b| b.cpu_pct);
+        if r.other_cpu_events_pct - browsers_pct > 50.0 {
             notes.push(format!(
-                "N={}: other processes used {:.0} % of a core during the send window (load average {}): \
+                "N={}: other processes used {:.0} % of a core during the send window (load average {}{}): \
                  the machine was shared and busy, so these figures are pessimistic; rerun on a quiet machine \
                  for reference numbers.",
-                r.n, r.other_cpu_events_pct, r.loadavg
+                r.n,
+                r.other_cpu_events_pct - browsers_pct,
+                r.loadavg,
+                if browsers_pct > 0.0 { "; not counting the browser attendees" } else { "" }
             ));
         }
         if let Some(e) = &r.error {
@@ -270,6 +278,10 @@ fn browser_notes(n: usize, b: &BrowserResult, notes: &mut Vec<String>) {
         ));
         return;
     }
+    notes.push(format!(
+        "N={n}: the {} browsers (Node + Chromium) used {:.0} % of a core during the send window (in \"other\").",
+        b.count, b.cpu_pct
+    ));
     if b.share_received < b.count || b.not_online > 0 {
         notes.push(format!(
             "N={n}: browsers: {} of {} had the share; {} not online at the end.",
@@ -301,14 +313,33 @@ fn browser_notes(n: usize, b: &BrowserResult, notes: &mut Vec<String>) {
 }
 
 pub fn write_section(path: &PathBuf, section: &str) -> Res<()> {
+    write_marked(path, BEGIN, END, section, None)
+}
+
+/// Replaces the part of `path` between `begin` and `end` with `section` (which carries the
+/// markers). Without the markers, the section goes after the line of the `after` marker if
+/// there is one, else at the end.
+pub fn write_marked(
+    path: &PathBuf,
+    begin: &str,
+    end: &str,
+    section: &str,
+    after: Option<&str>,
+) -> Res<()> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            let mut rest = &old[e + END.len()..];
+    let after_at = after.and_then(|a| old.find(a).map(|i| i + a.len()));
+    let new = match (old.find(begin), old.find(end), after_at) {
+        (Some(b), Some(e), _) if e > b => {
+            let mut rest = &old[e + end.len()..];
             if let Some(r) = rest.strip_prefix('\n') {
                 rest = r;
             }
             format!("{}{section}{rest}", &old[..b])
+        }
+        (_, _, Some(a)) => {
+            let (head, tail) = old.split_at(a);
+            let tail = tail.strip_prefix('\n').unwrap_or(tail);
+            format!("{head}\n\n{section}\n{tail}")
         }
         _ if old.is_empty() => section.to_string(),
         _ => format!(
@@ -340,8 +371,9 @@ pub fn json(r: &RunResult) -> serde_json::Value {
             "page_turn_applied": k(&b.turn_apply), "stroke_extend": k(&b.extend),
             "stroke_extend_applied": k(&b.extend_apply), "share_received": b.share_received,
             "gaps": b.gaps, "dupes": b.dupes, "not_online": b.not_online,
-            "page_errors": b.page_errors, "clock_check_ms": b.clock_check_ms, "error": b.error,
+            "page_errors": b.page_errors, "cpu_pct": b.cpu_pct, "clock_check_ms": b.clock_check_ms, "error": b.error,
         })),
+        "audio": r.audio.as_ref().map(crate::meeting_audio_report::json),
         "error": r.error,
     })
 }
