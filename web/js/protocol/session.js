@@ -648,7 +648,7 @@ export class Session extends EventTarget {
                     if (!ev || ev.seq <= this.lastSeq) continue;
                     if (ev.seq !== this.lastSeq + 1) throw new Error(`catch-up skipped from ${this.lastSeq} to ${ev.seq}`);
                     this.lastSeq = ev.seq;
-                    if (isAudio(ev)) this.audioSink?.(ev, { recovered: true });
+                    if (isAudio(ev)) this.toAudioSink(ev, true);
                     this.clock.push(ev);
                 }
                 if (list.getAttribute('complete') !== 'false' || this.lastSeq === before) break;
@@ -665,7 +665,7 @@ export class Session extends EventTarget {
             if (!next) break;
             this.pending.delete(next.seq);
             this.lastSeq = next.seq;
-            if (isAudio(next)) this.audioSink?.(next, { recovered: false });
+            if (isAudio(next)) this.toAudioSink(next, false);
             this.clock.push(next);
         }
         for (const seq of Array.from(this.pending.keys())) if (seq <= this.lastSeq) this.pending.delete(seq);
@@ -676,6 +676,15 @@ export class Session extends EventTarget {
                 .catch((e) => {
                     if (gen === this.generation) this.reconnect(`catch-up: ${e?.message ?? e}`);
                 });
+        }
+    }
+
+    /** Hands an audio batch to the voice player; its troubles never stop the events. */
+    toAudioSink(ev, recovered) {
+        try {
+            this.audioSink?.(ev, { recovered });
+        } catch (e) {
+            console.warn('lectern session: the voice player failed:', e);
         }
     }
 

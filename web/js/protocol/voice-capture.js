@@ -116,6 +116,10 @@ export class VoiceCapture extends EventTarget {
     async start(deviceId = null) {
         const why = captureUnsupported();
         if (why) throw new VoiceError(why);
+        const g = /** @type {any} */ (globalThis);
+        const probe = { codec: 'opus', sampleRate: 48000, numberOfChannels: 1, bitrate: BITRATE };
+        const ok = await g.AudioEncoder.isConfigSupported(probe).then((r) => r.supported, () => false);
+        if (!ok) throw new VoiceError('This browser cannot encode Opus, so it cannot send voice.');
         const p = this.processing;
         /** @type {MediaTrackConstraints} */
         const audio = { echoCancellation: p, noiseSuppression: p, autoGainControl: p, channelCount: 1 };
@@ -131,7 +135,6 @@ export class VoiceCapture extends EventTarget {
         const track = stream.getAudioTracks()[0];
         this.track = track;
         this.deviceId = track.getSettings().deviceId ?? deviceId;
-        const g = /** @type {any} */ (globalThis);
         // room for half a second of audio while the page is busy (the default drops after ~0.1 s)
         const reader = new g.MediaStreamTrackProcessor({ track, maxBufferSize: 50 }).readable.getReader();
         this.reader = reader;

@@ -54,6 +54,8 @@ export class VoicePlayer extends EventTarget {
         this.clock = opts.clock;
         /** false while this client presents: nobody hears their own voice back */
         this.enabled = true;
+        /** @type {string} why this browser cannot play the voice ('' while it can) */
+        this.broken = playbackUnsupported() ?? '';
         /** @type {AudioContext | null} */
         this.ctx = null;
         /** @type {GainNode | null} */
@@ -65,7 +67,7 @@ export class VoicePlayer extends EventTarget {
         /** @type {{ t: number, dur: number }[]} frames in the decoder, in order (Opus gives one
          * output per packet; its output timestamps are its own count, not the input's) */
         this.inflight = [];
-        /** @type {{ t: number, start: number }[]} recently placed frames: where presenter time is heard */
+        /** @type {{ t: number, dur: number, start: number }[]} recently placed frames: where presenter time is heard */
         this.placed = [];
         this.estimator = new DelayEstimator();
         this.scheduler = new FrameScheduler();
@@ -125,6 +127,13 @@ export class VoicePlayer extends EventTarget {
         this.dropRandom = mulberry32(seed);
     }
 
+    /** Stops playing for good, saying why (`broken`, event `state`). @param {string} why */
+    fail(why) {
+        this.broken = why;
+        this.setActive(false);
+        this.dispatchEvent(new CustomEvent('state'));
+    }
+
     ensureContext() {
         if (this.ctx) return this.ctx;
         const ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
@@ -149,7 +158,7 @@ export class VoicePlayer extends EventTarget {
      * @param {{ recovered: boolean }} how
      */
     accept(ev, how) {
-        if (!this.enabled) return;
+        if (!this.enabled || this.broken) return;
         const p = ev.payload;
         if (p?.codec !== 'opus') return;
         this.stats.batches += 1;
@@ -193,8 +202,11 @@ export class VoicePlayer extends EventTarget {
         const decoder = new AudioDecoder({
             output: (data) => this.onDecoded(data),
             error: (e) => {
+                // a bad packet closes the decoder (the next batch opens a new one); a codec this
+                // browser lacks stops the voice for good
                 this.stats.errors += 1;
-                console.warn('lectern voice decoder:', e);
+                if (e?.name === 'NotSupportedError') this.fail("This browser cannot decode the presenter's voice (Opus).");
+                else console.warn('lectern voice decoder:', e);
             },
         });
         decoder.configure({ codec: 'opus', sampleRate: rate, numberOfChannels: channels });
@@ -238,7 +250,7 @@ export class VoicePlayer extends EventTarget {
         src.start(start);
         src.onended = () => gain.disconnect();
         d.entry.node = gain;
-        this.placed.push({ t: info.t, start: d.entry.start });
+        this.placed.push({ t: info.t, dur: info.dur, start: d.entry.start });
         if (this.placed.length > 250) this.placed.shift();
         this.clock.pump(); // events due with this audio now know exactly when it plays
     }
@@ -305,16 +317,21 @@ export class VoicePlayer extends EventTarget {
 
     /**
      * When presenter time `t` is heard (performance.now() ms), from the audio already placed:
-     * the latest frame at or before `t`, its timeline continued. This is the one playout
-     * clock while voice plays: a page turn stamped `t` lands on the sample stamped `t`, even
-     * right after the delay changed. Null when no audio says (no voice, or `t` is older).
+     * the latest frame at or before `t`, its timeline continued (a lost frame keeps its place).
+     * This is the one playout clock while voice plays: a page turn stamped `t` lands on the
+     * sample stamped `t`, even right after the delay changed. A `t` past the audio placed so far
+     * waits for it (the clock asks again as frames are placed), until the voice stops (1 s
+     * without audio). Null when no audio says (no voice, or `t` is older than what is kept).
      * @param {number} t
      */
     locate(t) {
         if (!this.active || !this.ctx) return null;
+        const last = this.placed[this.placed.length - 1];
         for (let i = this.placed.length - 1; i >= 0; i--) {
             const e = this.placed[i];
-            if (e.t <= t) return this.fromContext(e.start + (t - e.t) / 1000);
+            if (e.t > t) continue;
+            const at = this.fromContext(e.start + (t - e.t) / 1000);
+            return t < last.t + last.dur ? at : Math.max(at, performance.now() + TICK_MS);
         }
         return null;
     }
@@ -365,6 +382,7 @@ export class VoicePlayer extends EventTarget {
     view() {
         return {
             listening: this.listening,
+            broken: this.broken,
             contextState: this.ctx?.state ?? 'none',
             active: this.active,
             latency: this.latency,

@@ -8,7 +8,7 @@
 // for markers, drop a share of incoming audio.
 
 import { VoiceCapture, VoiceError, captureUnsupported } from '../protocol/voice-capture.js';
-import { VoicePlayer, playbackUnsupported } from '../protocol/voice-playout.js';
+import { VoicePlayer } from '../protocol/voice-playout.js';
 import { h, toast } from './dom.js';
 
 const LIMIT = 2000;
@@ -149,13 +149,13 @@ export class VoiceUI {
         this.micSelect.hidden = !presenting || !running || this.micSelect.options.length < 2;
         this.meter.hidden = !presenting || !running;
         const p = this.player;
-        this.listenBtn.hidden = presenting || off || p.listening || (p.ctx === null && p.stats.batches === 0);
+        this.listenBtn.hidden = presenting || off || !!p.broken || p.listening || (p.ctx === null && p.stats.batches === 0);
         this.volumeBox.hidden = presenting || off;
         if (!this.message || !presenting) {
             let text = '';
             if (off) text = presenting ? '' : 'No voice in this meeting';
             else if (presenting) text = running ? (this.capture.muted ? 'Muted' : 'On air') : '';
-            else if (playbackUnsupported()) text = playbackUnsupported() ?? '';
+            else if (p.broken) text = p.broken;
             else if (p.active) text = 'Voice';
             this.status.textContent = text;
             this.status.title = text;
