@@ -3,7 +3,7 @@
 # N headless attendees (N = 200 and 1000), page turns at 10/s and stroke extends at 30/s through
 # the focus; presenter-send → attendee-receive latency, losses, server CPU and RSS. The first run
 # (N = 200) also has 2 browser attendees: Debian's Chromium opening the real web client
-# (bench/browser/attendees.mjs, playwright-core). Then, in each run, an audio phase: the
+# (bench/browser/attendees.mjs on the browser suite's harness). Then, in each run, an audio phase: the
 # presenter's voice as Opus-sized batches (3 × 20 ms every 60 ms) for 20 s to the same attendees.
 # Writes two sections of docs/BENCHMARKS.md (between <!-- meeting-latency:begin/end --> and
 # <!-- audio-fanout:begin/end --> markers).
@@ -32,19 +32,18 @@ cargo build --release --bin lectern >&2
 # Two sockets per attendee in this machine's file table (client and server side).
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 
-# Browser attendees: Debian's Chromium, Node and playwright-core exactly as locked.
+# Browser attendees: Debian's Chromium, and playwright-core as tests/browser locks it (its
+# harness drives them; `npm ci` there never downloads a browser).
 if [ "$BROWSERS" -gt 0 ]; then
     if [ ! -x "$CHROMIUM" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "meeting bench: installing chromium from Debian" >&2
         apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2
     fi
-    want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' bench/browser/package.json)
-    have=$(sed -n 's/.*"version": "\(.*\)".*/\1/p' bench/browser/node_modules/playwright-core/package.json 2>/dev/null || true)
     if ! command -v node >/dev/null || [ ! -x "$CHROMIUM" ]; then
         echo "meeting bench: no node or no Chromium at $CHROMIUM; running without browser attendees" >&2
         BROWSERS=0
-    elif [ "$want" != "$have" ]; then
-        (cd bench/browser && npm ci --no-audit --no-fund --loglevel=error >&2)
+    elif [ ! -d tests/browser/node_modules/playwright-core ]; then
+        (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error >&2)
     fi
 fi
 

@@ -1,5 +1,6 @@
-// Browser attendees for lectern-meeting-bench: Debian's Chromium, driven by playwright-core,
-// opens the real web client at /m/NUMBER as COUNT attendees of the benchmark's meeting and
+// Browser attendees for lectern-meeting-bench: Debian's Chromium, driven by playwright-core
+// through the browser suite's harness (tests/browser, whose `npm ci` installs it), opens the
+// real web client at /m/NUMBER as COUNT attendees of the benchmark's meeting and
 // records, in each page, when every sequenced event arrived and when the client had applied it.
 //
 //   node bench/browser/attendees.mjs --url http://127.0.0.1:PORT --number 123456789 --count 2
@@ -18,7 +19,9 @@
 // events; the UI renders in a microtask queued by `state`, so a microtask queued after it runs
 // once the canvases are redrawn).
 import { createInterface } from 'node:readline';
-import { chromium } from 'playwright-core';
+
+// the browser suite's harness: Debian's Chromium with this machine's flags, one context per person
+import { joinMeetingPage, launchBrowser, newPerson } from '../../tests/browser/harness.mjs';
 
 const args = Object.fromEntries(
     process.argv
@@ -28,14 +31,10 @@ const args = Object.fromEntries(
 const url = args.url;
 const number = args.number;
 const count = Number(args.count ?? 2);
-const executablePath = args.chromium ?? process.env.CHROMIUM ?? '/usr/bin/chromium';
-const WAIT = Number(args.wait ?? 120000);
 if (!url || !number) {
-    console.error('usage: attendees.mjs --url http://HOST:PORT --number MEETING [--count 2] [--chromium PATH]');
+    console.error('usage: attendees.mjs --url http://HOST:PORT --number MEETING [--count 2]  (Chromium: $CHROMIUM)');
     process.exit(2);
 }
-// playwright-core must never fetch a browser of its own
-process.env.PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD = '1';
 
 /** Runs in every page before its scripts. */
 function recorder() {
@@ -101,23 +100,7 @@ function recorder() {
     };
 }
 
-const browser = await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--disable-quic',
-        // every attendee is a foreground tab: no timer throttling of the others
-        '--disable-background-timer-throttling',
-        '--disable-renderer-backgrounding',
-        '--disable-backgrounding-occluded-windows',
-    ],
-});
+const browser = await launchBrowser();
 let closing = false;
 async function shutdown(code) {
     if (closing) return;
@@ -129,22 +112,11 @@ async function shutdown(code) {
 const people = [];
 try {
     for (let i = 1; i <= count; i++) {
-        const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-        await context.addInitScript(recorder);
-        const page = await context.newPage();
-        const person = { name: `browser-${i}`, page, errors: [] };
-        page.on('pageerror', (e) => person.errors.push(`pageerror: ${e.message}`));
-        page.on('console', (m) => {
-            if (m.type() === 'error') person.errors.push(`console: ${m.text()}`);
-        });
-        await page.goto(`${url}/m/${number}`);
-        await page.locator('#join-name').fill(person.name);
-        await page.locator('#join-name-btn').click();
+        const person = await newPerson(browser, `browser-${i}`);
+        await person.page.addInitScript(recorder);
         people.push(person);
     }
-    for (const p of people) {
-        await p.page.waitForFunction(() => window.lectern?.view().status === 'online', null, { timeout: WAIT, polling: 100 });
-    }
+    for (const p of people) await joinMeetingPage(p, `${url}/m/${number}`);
 } catch (e) {
     console.error(`browser attendees: ${e?.stack ?? e}`);
     await shutdown(1);
