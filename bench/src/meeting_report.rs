@@ -339,7 +339,7 @@ pub fn write_marked(
         (_, _, Some(a)) => {
             let (head, tail) = old.split_at(a);
             let tail = tail.strip_prefix('\n').unwrap_or(tail);
-            format!("{head}\n\n{section}\n{tail}")
+            format!("{head}\n\n{section}{tail}")
         }
         _ if old.is_empty() => section.to_string(),
         _ => format!(
