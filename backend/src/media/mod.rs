@@ -120,3 +120,76 @@ pub fn prepare(bytes: Vec<u8>) -> Result<Prepared, MediaError> {
         description,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// 2 s of 44.1 kHz stereo, 600 Hz then 1500 Hz, in the format ffmpeg picks for `ext`.
+    fn made_by_ffmpeg(ext: &str, codec: &[&str]) -> Vec<u8> {
+        let dir = std::env::temp_dir().join(format!("lectern-media-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join(format!("clip.{ext}"));
+        let status = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
+            .args(["-i", "sine=frequency=600:sample_rate=44100:duration=1"])
+            .args(["-f", "lavfi"])
+            .args(["-i", "sine=frequency=1500:sample_rate=44100:duration=1"])
+            .args([
+                "-filter_complex",
+                "[0][1]concat=n=2:v=0:a=1,pan=stereo|c0=c0|c1=c0",
+            ])
+            .args(codec)
+            .arg(&out)
+            .status()
+            .expect("ffmpeg (bash tests/audio/setup.sh installs it)");
+        assert!(status.success(), "ffmpeg made no {ext}");
+        let bytes = std::fs::read(&out).unwrap();
+        std::fs::remove_file(&out).unwrap();
+        bytes
+    }
+
+    #[test]
+    fn every_format_becomes_opus_of_the_same_length() {
+        for (ext, codec) in [
+            ("wav", &["-c:a", "pcm_s16le"][..]),
+            ("flac", &["-c:a", "flac"]),
+            ("ogg", &["-c:a", "libvorbis"]),
+            ("mp3", &["-c:a", "libmp3lame"]),
+            ("m4a", &["-c:a", "aac"]),
+        ] {
+            let file = prepare(made_by_ffmpeg(ext, codec)).unwrap();
+            // Lossy codecs may keep their encoder's priming or padding (MP3 and AAC up to
+            // ~50 ms at 44.1 kHz) when the container does not say how much to trim.
+            assert!(
+                (1990..=2080).contains(&file.duration_ms),
+                "{ext}: {} ms ({})",
+                file.duration_ms,
+                file.description
+            );
+            // The last frame also carries the encoder's 6.5 ms look-ahead, then silence.
+            let covering = |ms: u64| (ms * 48 + 312).div_ceil(960) as usize;
+            assert!(
+                (covering(file.duration_ms)..=covering(file.duration_ms + 1))
+                    .contains(&file.frames.len()),
+                "{ext}: {} frames for {} ms",
+                file.frames.len(),
+                file.duration_ms
+            );
+            assert_eq!(file.batches(), file.frames.len().div_ceil(3));
+        }
+    }
+
+    #[test]
+    fn oversized_and_non_audio_uploads_are_refused() {
+        assert!(matches!(
+            prepare(vec![0; MAX_FILE_BYTES + 1]),
+            Err(MediaError::TooLarge)
+        ));
+        assert!(matches!(
+            prepare(b"<html>not a sound</html>".to_vec()),
+            Err(MediaError::Unsupported(_))
+        ));
+    }
+}
