@@ -5,10 +5,10 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test lint build documents-deps unit interop web browser prosody lan bench clean
+.PHONY: run test build-deps lint build documents-deps media-deps unit interop web browser prosody lan bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
-run:
+run: build-deps
 	$(CARGO) build --release --bin lectern
 	@echo "Starting Lectern; the URL is printed below. Stop it with Ctrl-C."
 	$(BIN_RELEASE) serve
@@ -17,20 +17,31 @@ run:
 test: lint build unit interop web browser prosody lan
 	@echo "make test: all suites passed"
 
-lint:
+## What building needs beyond Rust: the system libopus (Opus for played audio files).
+build-deps:
+	@pkg-config --exists opus 2>/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q libopus-dev pkg-config; } || { \
+	  echo "Lectern needs Debian's libopus-dev and pkg-config to build (apt-get install libopus-dev pkg-config)" >&2; exit 1; }
+
+lint: build-deps
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 # Built once; the test suites below reuse these artifacts.
-build:
+build: build-deps
 	$(CARGO) build --workspace --all-targets
 
 ## What the documents tests need beyond Rust: LibreOffice, unoserver, poppler/mupdf (idempotent).
 documents-deps:
 	bash tests/documents/setup.sh
 
+## Third-party audio checkers the recording tests run: opus-tools (opusinfo) and ffmpeg.
+media-deps:
+	@command -v opusinfo >/dev/null && command -v ffmpeg >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q opus-tools ffmpeg; }
+
 ## Rust unit tests and the system tests that drive the real binary (tokio-xmpp, raw sockets).
-unit: build documents-deps
+unit: build documents-deps media-deps
 	LECTERN_BIN=$(BIN_DEBUG) $(CARGO) test --workspace
 
 ## Third-party clients: slixmpp (Python) over TCP+STARTTLS, strophe.js (Node) over WebSocket.

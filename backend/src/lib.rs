@@ -11,6 +11,7 @@ pub mod config;
 pub mod documents;
 pub mod http;
 pub mod media;
+pub mod recording;
 pub mod serve;
 pub mod store;
 pub mod xmpp;

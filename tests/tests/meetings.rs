@@ -2,167 +2,13 @@
 //! browser's login is a token account, and the presenter's requests come back into the room
 //! as sequenced events that survive a restart. Forged payloads are refused.
 
-use std::net::SocketAddr;
-use std::time::Duration;
-
-use lectern_system_tests::http::{self, Response};
+use lectern_system_tests::http;
+use lectern_system_tests::meeting::{
+    create_meeting, json, post_json, seq_of, upload_image, Member, NS,
+};
 use lectern_system_tests::muc::find_descendant;
 use lectern_system_tests::xml;
-use lectern_system_tests::{RawClient, Server, TempDir};
-
-const NS: &str = "urn:lectern:sync:1";
-
-fn json(r: &Response) -> serde_json::Value {
-    serde_json::from_slice(&r.body).unwrap_or_else(|_| panic!("not JSON: {}", r.text()))
-}
-
-fn post_json(addr: SocketAddr, path: &str, body: serde_json::Value) -> Response {
-    let body = body.to_string();
-    http::request(
-        addr,
-        "POST",
-        path,
-        &[("Content-Type", "application/json")],
-        body.as_bytes(),
-    )
-}
-
-/// A browser's way in: join over HTTP, log in with the token, enter the room, say hello.
-struct Member {
-    client: RawClient,
-    room: String,
-    focus: String,
-    number: String,
-    nick: String,
-}
-
-impl Member {
-    async fn join(
-        server: &Server,
-        number: &str,
-        name: &str,
-        key: Option<&str>,
-    ) -> (Member, String) {
-        let mut body = serde_json::json!({ "name": name });
-        if let Some(k) = key {
-            body["key"] = k.into();
-        }
-        let r = post_json(
-            server.http_addr(),
-            &format!("/api/meetings/{number}/join"),
-            body,
-        );
-        assert_eq!(r.status, 200, "join: {}", r.text());
-        let j = json(&r);
-        assert_eq!(j["login"]["mechanism"], "token");
-        let jid = j["login"]["jid"].as_str().unwrap();
-        let local = jid.split('@').next().unwrap();
-        let client = RawClient::login(
-            server.xmpp_addr(),
-            local,
-            j["login"]["password"].as_str().unwrap(),
-            None,
-        )
-        .await;
-        let room = j["room"].as_str().unwrap().to_string();
-        let mut m = Member {
-            client,
-            focus: j["focus"].as_str().unwrap().to_string(),
-            nick: j["nick"].as_str().unwrap().to_string(),
-            number: number.to_string(),
-            room,
-        };
-        // Panics if refused: the focus set the room up before the join answer came back.
-        m.client
-            .join_room(&format!("{}/{}", m.room, m.nick), "")
-            .await;
-        let hello = m
-            .iq(
-                "set",
-                &format!(
-                    "<hello xmlns='{NS}' meeting='{number}' ticket='{}'/>",
-                    j["ticket"].as_str().unwrap()
-                ),
-            )
-            .await;
-        (m, hello)
-    }
-
-    async fn iq(&mut self, kind: &str, payload: &str) -> String {
-        let focus = self.focus.clone();
-        self.client.iq(kind, &focus, payload).await
-    }
-
-    async fn request(&mut self, t: u64, payload: &str) {
-        let id = self.client.new_id();
-        let stanza = format!(
-            "<message to='{}' type='chat' id='{id}'><event xmlns='{NS}' meeting='{}' t='{t}'>{payload}</event></message>",
-            self.focus, self.number
-        );
-        self.client.send(&stanza).await;
-    }
-
-    /// The next Lectern event from the focus in the room; other stanzas are skipped.
-    async fn next_event(&mut self) -> String {
-        let from = format!("{}/focus", self.room);
-        self.client
-            .expect_element("a sequenced event from the focus", |e| {
-                xml::attr(e, "from").as_deref() == Some(from.as_str())
-                    && find_descendant(e, "event", NS).is_some()
-            })
-            .await
-    }
-
-    /// The next error bounced by the focus.
-    async fn next_error(&mut self) -> String {
-        self.client
-            .expect_element("a refused request", |e| {
-                xml::name(e) == "message" && xml::attr(e, "type").as_deref() == Some("error")
-            })
-            .await
-    }
-}
-
-fn seq_of(message: &str) -> u64 {
-    let event = find_descendant(message, "event", NS).expect("an event");
-    xml::attr(event, "seq").expect("seq").parse().unwrap()
-}
-
-fn create_meeting(server: &Server) -> (String, String) {
-    let r = post_json(
-        server.http_addr(),
-        "/api/meetings",
-        serde_json::json!({"title": "Review"}),
-    );
-    assert_eq!(r.status, 201, "{}", r.text());
-    let j = json(&r);
-    (
-        j["number"].as_str().unwrap().to_string(),
-        j["host_key"].as_str().unwrap().to_string(),
-    )
-}
-
-/// A one-page PNG document, ready when this returns.
-fn upload_image(server: &Server) -> String {
-    let mut png = Vec::new();
-    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 4, y as u8 * 5, 90]));
-    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .unwrap();
-    let r = http::post_file(server.http_addr(), "/api/documents", "slide.png", &png);
-    assert!(r.status == 200 || r.status == 201, "upload: {}", r.text());
-    let id = json(&r)["id"].as_str().unwrap().to_string();
-    for _ in 0..200 {
-        let m = json(&http::get(
-            server.http_addr(),
-            &format!("/api/documents/{id}"),
-        ));
-        if m["status"] == "ready" {
-            return id;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("document {id} never became ready");
-}
+use lectern_system_tests::{Server, TempDir};
 
 #[tokio::test]
 async fn presenter_events_are_sequenced_archived_and_survive_a_restart() {
@@ -339,4 +185,59 @@ async fn a_flooding_presenter_is_slowed_not_served_forever() {
         Some("result"),
         "{snapshot}"
     );
+}
+
+#[tokio::test]
+async fn voice_reaches_attendees_in_order_and_a_meeting_without_audio_refuses_it() {
+    let server = Server::start();
+    let (number, key) = create_meeting(&server);
+    let (mut alice, hello) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    assert!(hello.contains("audio='true'"), "{hello}");
+    alice.next_event().await;
+    let (mut bob, _) = Member::join(&server, &number, "Bob", None).await;
+    let frames = ["/Hx+/g==", "/Hx/AAE=", "/HwAAQI="];
+    for i in 0..20u64 {
+        let batch = frames.join(" ");
+        alice
+            .request(
+                1000 + i * 60,
+                &format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{batch}</audio>"),
+            )
+            .await;
+    }
+    let mut last = 0;
+    for i in 0..20u64 {
+        let event = bob.next_event().await;
+        let seq = seq_of(&event);
+        assert!(seq > last, "in order: {seq} after {last}");
+        last = seq;
+        assert!(event.contains(&format!("t='{}'", 1000 + i * 60)), "{event}");
+        assert!(event.contains(&frames.join(" ")), "frames intact: {event}");
+    }
+    bob.request(
+        5000,
+        "<audio codec='opus' rate='48000' channels='1' ms='20'>/Hx+/g==</audio>",
+    )
+    .await;
+    assert!(bob.next_error().await.contains("forbidden"));
+
+    let r = post_json(
+        server.http_addr(),
+        "/api/meetings",
+        serde_json::json!({"title": "Silent", "audio": false}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let silent = json(&r);
+    let number = silent["number"].as_str().unwrap();
+    let (mut carol, hello) =
+        Member::join(&server, number, "Carol", silent["host_key"].as_str()).await;
+    assert!(hello.contains("audio='false'"), "{hello}");
+    carol.next_event().await;
+    carol
+        .request(
+            10,
+            "<audio codec='opus' rate='48000' channels='1' ms='20'>/Hx+/g==</audio>",
+        )
+        .await;
+    assert!(carol.next_error().await.contains("not-allowed"));
 }

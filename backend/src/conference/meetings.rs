@@ -49,6 +49,14 @@ pub struct Meeting {
     pub title: String,
     host_key_sha256: String,
     pub created: u64,
+    /// Whether the presenter's voice (and played audio files) may flow; records made before
+    /// audio existed had it on.
+    #[serde(default = "audio_on")]
+    pub audio: bool,
+}
+
+fn audio_on() -> bool {
+    true
 }
 
 impl Meeting {
@@ -87,7 +95,7 @@ impl Meetings {
     }
 
     /// Creates a meeting with a fresh number; returns it with its host key.
-    pub fn create(&self, title: &str) -> Result<(Meeting, String), ConferenceError> {
+    pub fn create(&self, title: &str, audio: bool) -> Result<(Meeting, String), ConferenceError> {
         let key = format!("k-{}", hex(&crate::xmpp::sasl::random_bytes::<16>()));
         let created = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -106,6 +114,7 @@ impl Meetings {
                 title: title.to_string(),
                 host_key_sha256: hex_sha256(key.as_bytes()),
                 created,
+                audio,
             };
             known.insert(number, meeting.clone());
             meeting
@@ -117,6 +126,19 @@ impl Meetings {
 
     pub fn get(&self, number: &MeetingNumber) -> Option<Meeting> {
         self.known.lock().unwrap().get(number).cloned()
+    }
+
+    /// Every archived event of a meeting, in `seq` order (the recording's source).
+    pub fn archive(&self, number: &MeetingNumber) -> Result<Vec<(u64, Vec<u8>)>, ConferenceError> {
+        let mut all = Vec::new();
+        loop {
+            let since = all.last().map_or(0, |(seq, _)| *seq);
+            let batch = self.store.events(number.as_str(), since, 4096)?;
+            if batch.is_empty() {
+                return Ok(all);
+            }
+            all.extend(batch);
+        }
     }
 
     pub fn set_presenter_addr(&self, number: &MeetingNumber, addr: IpAddr) {
@@ -142,7 +164,7 @@ mod tests {
     fn meetings_persist_and_keys_check() {
         let store = Arc::new(MemoryStore::default());
         let meetings = Meetings::open(store.clone()).unwrap();
-        let (m, key) = meetings.create("Review").unwrap();
+        let (m, key) = meetings.create("Review", true).unwrap();
         assert!(MeetingNumber::parse(m.number.as_str()).is_ok());
         assert!(m.host_key_matches(&key));
         assert!(!m.host_key_matches("k-wrong"));

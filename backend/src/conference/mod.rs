@@ -31,10 +31,14 @@ pub enum ConferenceError {
     BadHostKey,
     #[error("{0}")]
     BadRequest(String),
+    #[error("audio is turned off in this meeting")]
+    AudioOff,
     #[error("the meeting service is not connected to its XMPP server: {0}")]
     FocusUnavailable(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("building the recording: {0}")]
+    Recording(String),
     #[error("corrupt meeting record {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -74,6 +78,7 @@ pub struct Joined {
     pub ticket: String,
     pub role: &'static str,
     pub lan: bool,
+    pub audio: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,14 +171,14 @@ impl Conference {
         })
     }
 
-    pub fn create(&self, title: &str) -> Result<(Meeting, String), ConferenceError> {
+    pub fn create(&self, title: &str, audio: bool) -> Result<(Meeting, String), ConferenceError> {
         let title = title.trim();
         if title.chars().count() > 200 {
             return Err(ConferenceError::BadRequest(
                 "title: at most 200 characters".into(),
             ));
         }
-        self.meetings.create(title)
+        self.meetings.create(title, audio)
     }
 
     pub fn meeting(&self, number: &str) -> Result<Meeting, ConferenceError> {
@@ -181,6 +186,25 @@ impl Conference {
         self.meetings
             .get(&number)
             .ok_or(ConferenceError::UnknownMeeting)
+    }
+
+    /// Plays server-side audio (a shared file) into the meeting at presenter-clock time `t`:
+    /// sequenced, archived and emitted by the focus like the presenter's voice.
+    pub async fn inject_audio(
+        &self,
+        number: &MeetingNumber,
+        t: u64,
+        audio: lectern_protocol::Audio,
+    ) -> Result<(), ConferenceError> {
+        let meeting = self
+            .meetings
+            .get(number)
+            .ok_or(ConferenceError::UnknownMeeting)?;
+        if !meeting.audio {
+            return Err(ConferenceError::AudioOff);
+        }
+        self.focus.ensure_room(&meeting).await?;
+        self.focus.inject_audio(number, t, audio).await
     }
 
     pub fn room_jid(&self, number: &MeetingNumber) -> String {
@@ -252,6 +276,7 @@ impl Conference {
             ticket,
             role: if presenter { "presenter" } else { "attendee" },
             lan,
+            audio: meeting.audio,
         })
     }
 }

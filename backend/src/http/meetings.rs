@@ -22,6 +22,7 @@ impl ResponseError for ConferenceError {
             ConferenceError::UnknownMeeting => StatusCode::NOT_FOUND,
             ConferenceError::BadHostKey => StatusCode::FORBIDDEN,
             ConferenceError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ConferenceError::AudioOff => StatusCode::CONFLICT,
             ConferenceError::FocusUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -32,6 +33,7 @@ impl ResponseError for ConferenceError {
             ConferenceError::UnknownMeeting => "unknown_meeting",
             ConferenceError::BadHostKey => "bad_host_key",
             ConferenceError::BadRequest(_) => "bad_request",
+            ConferenceError::AudioOff => "audio_off",
             ConferenceError::FocusUnavailable(_) => "focus_unavailable",
             _ => "internal",
         };
@@ -47,12 +49,15 @@ impl ResponseError for ConferenceError {
 struct CreateBody {
     #[serde(default)]
     title: String,
+    /// Audio is on unless the creator turns it off.
+    audio: Option<bool>,
 }
 
 #[derive(Serialize)]
 struct Created {
     number: String,
     title: String,
+    audio: bool,
     host_key: String,
     url: String,
     presenter_url: String,
@@ -63,11 +68,12 @@ async fn create(
     body: Option<web::Json<CreateBody>>,
 ) -> Result<HttpResponse, ConferenceError> {
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
-    let (meeting, key) = conf.create(&body.title)?;
+    let (meeting, key) = conf.create(&body.title, body.audio.unwrap_or(true))?;
     let url = format!("/m/{}", meeting.number);
     Ok(HttpResponse::Created().json(Created {
         number: meeting.number.to_string(),
         title: meeting.title,
+        audio: meeting.audio,
         presenter_url: format!("{url}?key={key}"),
         url,
         host_key: key,
@@ -82,6 +88,7 @@ async fn info(
     Ok(HttpResponse::Ok().json(json!({
         "number": meeting.number.to_string(),
         "title": meeting.title,
+        "audio": meeting.audio,
         "room": conf.room_jid(&meeting.number),
         "focus": conf.endpoints.focus_jid,
     })))

@@ -16,6 +16,7 @@ use crate::xmpp::{websocket, Xmpp};
 mod documents;
 mod meetings;
 mod pages;
+mod recordings;
 
 struct Status {
     tera: Tera,
@@ -50,6 +51,7 @@ pub fn server(
             .app_data(conference.clone())
             .configure(documents::routes)
             .configure(meetings::routes)
+            .configure(recordings::routes)
             .configure(pages::routes)
             .route("/status", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))

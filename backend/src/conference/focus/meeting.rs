@@ -40,6 +40,10 @@ enum Phase {
 /// (a stroke extends ~30 times a second) and audio, tight enough to stop a flood.
 const RATE: u64 = 120;
 const BURST: u64 = 400;
+/// Audio batches per second on average and in a burst: its own budget, so a burst of ink
+/// never cuts the voice (the web client sends ~17 a second).
+const AUDIO_RATE: u64 = 50;
+const AUDIO_BURST: u64 = 100;
 /// Most events one catch-up answer carries.
 const MAX_CATCH_UP: usize = 500;
 
@@ -57,6 +61,7 @@ pub struct MeetingFocus {
     pending_presenter: Option<Jid>,
     lan: HashSet<Jid>,
     rate: RateLimiter,
+    audio_rate: RateLimiter,
 }
 
 impl MeetingFocus {
@@ -93,6 +98,7 @@ impl MeetingFocus {
             pending_presenter: None,
             lan: HashSet::new(),
             rate: RateLimiter::new(RATE, BURST),
+            audio_rate: RateLimiter::new(AUDIO_RATE, AUDIO_BURST),
         })
     }
 
@@ -245,8 +251,13 @@ impl MeetingFocus {
         if self.presenter.as_deref() != Some(sender.as_str()) {
             return Err(Reject::Forbidden("only the presenter may send this".into()));
         }
-        self.take_token()?;
         let mut request = Request::parse(event)?;
+        if request.is_audio() {
+            self.audio_allowed()?;
+            take_token(&mut self.audio_rate)?;
+        } else {
+            take_token(&mut self.rate)?;
+        }
         if let Some(nick) = request.presenter_nick() {
             if !self.occupants.contains_key(nick) {
                 return Err(Reject::BadRequest(format!(
@@ -297,12 +308,29 @@ impl MeetingFocus {
         })
     }
 
-    fn take_token(&mut self) -> Result<(), Reject> {
-        if self.rate.try_take(1, Instant::now()) {
+    fn audio_allowed(&self) -> Result<(), Reject> {
+        if self.meeting.audio {
             Ok(())
         } else {
-            Err(Reject::Rate)
+            Err(Reject::NotAllowed(
+                "audio is turned off in this meeting".into(),
+            ))
         }
+    }
+
+    /// Audio the server plays into the meeting (a shared file), on the presenter clock at `t`.
+    pub fn inject_audio(
+        &mut self,
+        audio: lectern_protocol::Audio,
+        t: u64,
+        shared: &Shared,
+    ) -> Result<Vec<Out>, ConferenceError> {
+        if !self.meeting.audio {
+            return Err(ConferenceError::AudioOff);
+        }
+        let request = Request::from_focus(Payload::Audio(audio), t);
+        self.commit(request, shared)
+            .map_err(|e| ConferenceError::BadRequest(e.to_string()))
     }
 
     /// Tells LAN attendees present to fetch the whole current document.
@@ -460,8 +488,17 @@ impl MeetingFocus {
                 },
             )
             .attr(n("lan"), ticket.lan.to_string())
+            .attr(n("audio"), self.meeting.audio.to_string())
             .build();
         Ok((Some(answer), outs))
+    }
+}
+
+fn take_token(bucket: &mut RateLimiter) -> Result<(), Reject> {
+    if bucket.try_take(1, Instant::now()) {
+        Ok(())
+    } else {
+        Err(Reject::Rate)
     }
 }
 

@@ -53,6 +53,12 @@ pub enum FocusTarget {
 
 enum Command {
     EnsureRoom(Meeting, oneshot::Sender<Result<(), ConferenceError>>),
+    InjectAudio {
+        number: MeetingNumber,
+        t: u64,
+        audio: lectern_protocol::Audio,
+        reply: oneshot::Sender<Result<(), ConferenceError>>,
+    },
 }
 
 /// The HTTP side's handle on the focus task.
@@ -108,6 +114,28 @@ impl Focus {
             Ok(Err(_)) => Err(unavailable("the focus has stopped")),
             Err(_) => Err(unavailable("timed out setting up the meeting room")),
         }
+    }
+}
+
+impl Focus {
+    /// Sequences, archives and emits server-played audio (see `MeetingFocus::inject_audio`).
+    /// The meeting's room must have been set up (`ensure_room`).
+    pub async fn inject_audio(
+        &self,
+        number: &MeetingNumber,
+        t: u64,
+        audio: lectern_protocol::Audio,
+    ) -> Result<(), ConferenceError> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || ConferenceError::FocusUnavailable("the focus has stopped".into());
+        let command = Command::InjectAudio {
+            number: number.clone(),
+            t,
+            audio,
+            reply,
+        };
+        self.tx.send(command).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -197,7 +225,13 @@ impl Task {
                     }
                     command = rx.recv() => match command {
                         Some(c) => {
-                            let outs = self.command(c);
+                            let mut outs = self.command(c);
+                            if !outs.is_empty() {
+                                if let Err(e) = self.shared.store.sync_events() {
+                                    tracing::error!("focus archive sync failed; not sending: {e}");
+                                    outs.clear();
+                                }
+                            }
                             if !self.write(&mut stream, outs).await {
                                 break true;
                             }
@@ -239,7 +273,37 @@ impl Task {
     }
 
     fn command(&mut self, command: Command) -> Vec<Out> {
-        let Command::EnsureRoom(meeting, reply) = command;
+        match command {
+            Command::EnsureRoom(meeting, reply) => self.ensure_room(meeting, reply),
+            Command::InjectAudio {
+                number,
+                t,
+                audio,
+                reply,
+            } => {
+                let Some(m) = self.meetings.get_mut(&number) else {
+                    let _ = reply.send(Err(ConferenceError::UnknownMeeting));
+                    return Vec::new();
+                };
+                match m.inject_audio(audio, t, &self.shared) {
+                    Ok(outs) => {
+                        let _ = reply.send(Ok(()));
+                        outs
+                    }
+                    Err(e) => {
+                        let _ = reply.send(Err(e));
+                        Vec::new()
+                    }
+                }
+            }
+        }
+    }
+
+    fn ensure_room(
+        &mut self,
+        meeting: Meeting,
+        reply: oneshot::Sender<Result<(), ConferenceError>>,
+    ) -> Vec<Out> {
         let number = meeting.number.clone();
         if !self.meetings.contains_key(&number) {
             let room: BareJid = match format!("{number}@{}", self.muc_domain).parse() {

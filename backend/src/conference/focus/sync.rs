@@ -19,6 +19,10 @@ pub enum Reject {
     NotFound(String),
     #[error("{0}")]
     NotAuthorized(String),
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    TooLarge(String),
     #[error("too many events; slow down")]
     Rate,
     #[error("{0}")]
@@ -32,6 +36,8 @@ impl Reject {
             Reject::BadRequest(_) => "bad-request",
             Reject::NotFound(_) => "item-not-found",
             Reject::NotAuthorized(_) => "not-authorized",
+            Reject::NotAllowed(_) => "not-allowed",
+            Reject::TooLarge(_) => "resource-constraint",
             Reject::Rate => "policy-violation",
             Reject::Internal(_) => "internal-server-error",
         }
@@ -40,7 +46,10 @@ impl Reject {
 
 impl From<lectern_protocol::ProtocolError> for Reject {
     fn from(e: lectern_protocol::ProtocolError) -> Self {
-        Reject::BadRequest(e.to_string())
+        match e {
+            lectern_protocol::ProtocolError::TooLarge(_) => Reject::TooLarge(e.to_string()),
+            _ => Reject::BadRequest(e.to_string()),
+        }
     }
 }
 
@@ -70,6 +79,10 @@ impl Request {
                 payload,
             },
         }
+    }
+
+    pub fn is_audio(&self) -> bool {
+        matches!(self.event.payload, Payload::Audio(_))
     }
 
     pub fn presenter_nick(&self) -> Option<&str> {

@@ -47,11 +47,15 @@ fn sent(outs: &[Out]) -> Vec<String> {
 }
 
 fn fixture(label: &str) -> Fixture {
+    fixture_with_audio(label, true)
+}
+
+fn fixture_with_audio(label: &str, audio: bool) -> Fixture {
     let dir = std::env::temp_dir().join(format!("lectern-focus-{label}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let store: Arc<dyn MeetingStore> = Arc::new(MemoryStore::default());
     let meetings = Meetings::open(store.clone()).unwrap();
-    let (meeting, _) = meetings.create("Review").unwrap();
+    let (meeting, _) = meetings.create("Review", audio).unwrap();
     let config = Config {
         office_workers: 0,
         ..Config::default()
@@ -170,4 +174,99 @@ fn only_the_presenter_is_sequenced_and_only_valid_requests() {
     );
     let archived = f.shared.store.events(&f.number, 0, 10).unwrap();
     assert_eq!(archived.iter().map(|e| e.0).collect::<Vec<_>>(), vec![1, 2]);
+}
+
+const AUDIO: &str =
+    "<audio codec='opus' rate='48000' channels='1' ms='20'>/Hx+/g== /Hx+/g== /Hx+/g==</audio>";
+
+fn presenter_and_attendee(f: &mut Fixture) {
+    f.occupant("Ann", "ann@localhost/web");
+    f.occupant("Bob", "bob@localhost/web");
+    f.hello("ann@localhost/web", true);
+}
+
+#[test]
+fn the_presenters_audio_is_sequenced_like_any_event_and_a_forged_one_is_not() {
+    let mut f = fixture("audio");
+    presenter_and_attendee(&mut f);
+    let ok = f.request("ann@localhost/web", AUDIO);
+    assert!(
+        ok[0].contains("type='groupchat'") && ok[0].contains("seq='2'"),
+        "{ok:?}"
+    );
+    assert!(
+        ok[0].contains("/Hx+/g== /Hx+/g== /Hx+/g=="),
+        "frames re-emitted: {ok:?}"
+    );
+    let forged = f.request("bob@localhost/web", AUDIO);
+    assert!(forged[0].contains("<forbidden"), "{forged:?}");
+    let archived = f.shared.store.events(&f.number, 1, 10).unwrap();
+    assert_eq!(archived.len(), 1, "the audio is in the archive");
+    assert!(String::from_utf8_lossy(&archived[0].1).contains("<audio"));
+}
+
+#[test]
+fn bad_audio_gets_the_condition_the_spec_names() {
+    let mut f = fixture("audio-bad");
+    presenter_and_attendee(&mut f);
+    let malformed = f.request(
+        "ann@localhost/web",
+        "<audio codec='opus' rate='48000' channels='1' ms='20'>not base64!</audio>",
+    );
+    assert!(malformed[0].contains("<bad-request"), "{malformed:?}");
+    let eleven = ["AQID"; 11].join(" ");
+    let oversize = f.request(
+        "ann@localhost/web",
+        &format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{eleven}</audio>"),
+    );
+    assert!(oversize[0].contains("<resource-constraint"), "{oversize:?}");
+    let ok = f.request("ann@localhost/web", AUDIO);
+    assert!(ok[0].contains("seq='2'"), "refusals took no seq: {ok:?}");
+}
+
+#[test]
+fn audio_has_its_own_budget_so_ink_floods_do_not_cut_the_voice() {
+    let mut f = fixture("audio-rate");
+    presenter_and_attendee(&mut f);
+    let mut ink_refused = false;
+    for _ in 0..500 {
+        let out = f.request("ann@localhost/web", "<pointer hide='true'/>");
+        ink_refused |= out[0].contains("<policy-violation");
+    }
+    assert!(ink_refused, "the ink budget ran out");
+    let voice = f.request("ann@localhost/web", AUDIO);
+    assert!(voice[0].contains("type='groupchat'"), "{voice:?}");
+    let mut audio_refused = 0;
+    for _ in 0..150 {
+        let out = f.request("ann@localhost/web", AUDIO);
+        audio_refused += usize::from(out[0].contains("<policy-violation"));
+    }
+    assert!(audio_refused > 0, "an audio flood is bounded too");
+}
+
+#[test]
+fn a_meeting_without_audio_refuses_it_and_says_so_in_hello() {
+    let mut f = fixture_with_audio("audio-off", false);
+    f.occupant("Ann", "ann@localhost/web");
+    let hello = f.hello("ann@localhost/web", true);
+    assert!(hello[0].contains("audio='false'"), "{hello:?}");
+    let refused = f.request("ann@localhost/web", AUDIO);
+    assert!(refused[0].contains("<not-allowed"), "{refused:?}");
+    let audio =
+        lectern_protocol::Audio::opus(vec![vec![1, 2, 3]], 20, lectern_protocol::AudioSource::File);
+    assert!(f.focus.inject_audio(audio, 10, &f.shared).is_err());
+}
+
+#[test]
+fn server_played_audio_is_a_focus_event_at_the_given_time() {
+    let mut f = fixture("audio-inject");
+    presenter_and_attendee(&mut f);
+    let audio =
+        lectern_protocol::Audio::opus(vec![vec![1, 2, 3]], 20, lectern_protocol::AudioSource::File);
+    let outs = sent(&f.focus.inject_audio(audio, 777, &f.shared).unwrap());
+    assert!(
+        outs[0].contains("seq='2'") && outs[0].contains("t='777'"),
+        "{outs:?}"
+    );
+    assert!(outs[0].contains("source='file'"), "{outs:?}");
 }
