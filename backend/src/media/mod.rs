@@ -128,9 +128,8 @@ mod tests {
 
     /// 2 s of 44.1 kHz stereo, 600 Hz then 1500 Hz, in the format ffmpeg picks for `ext`.
     fn made_by_ffmpeg(ext: &str, codec: &[&str]) -> Vec<u8> {
-        let dir = std::env::temp_dir().join(format!("lectern-media-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join(format!("clip.{ext}"));
+        let out =
+            std::env::temp_dir().join(format!("lectern-media-{}-clip.{ext}", std::process::id()));
         let status = Command::new("ffmpeg")
             .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi"])
             .args(["-i", "sine=frequency=600:sample_rate=44100:duration=1"])
@@ -179,6 +178,13 @@ mod tests {
             );
             assert_eq!(file.batches(), file.frames.len().div_ceil(3));
         }
+    }
+
+    #[test]
+    fn a_known_container_with_a_codec_symphonia_lacks_is_unsupported() {
+        let err = prepare(made_by_ffmpeg("opus", &["-c:a", "libopus"])).unwrap_err();
+        assert!(matches!(err, MediaError::Unsupported(_)), "{err}");
+        assert!(err.to_string().contains("codec"), "{err}");
     }
 
     #[test]

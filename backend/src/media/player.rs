@@ -16,6 +16,7 @@ use tokio::time::{sleep_until, Instant};
 
 use super::{Prepared, BATCH_FRAMES, FRAME_MS};
 use crate::conference::meetings::MeetingNumber;
+use crate::conference::{Conference, ConferenceError};
 
 /// Where batches go: the focus, which sequences, archives and emits them into the room (in
 /// tests, a channel).
@@ -28,6 +29,19 @@ pub trait AudioSink: Send + Sync + 'static {
         t: u64,
         audio: Audio,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+impl AudioSink for Conference {
+    type Error = ConferenceError;
+
+    fn send(
+        &self,
+        meeting: &MeetingNumber,
+        t: u64,
+        audio: Audio,
+    ) -> impl Future<Output = Result<(), ConferenceError>> + Send {
+        self.inject_audio(meeting, t, audio)
+    }
 }
 
 /// The files playing now, one per meeting.
@@ -133,7 +147,9 @@ mod tests {
     use super::*;
     use tokio::sync::mpsc;
 
-    struct Channel(mpsc::UnboundedSender<(MeetingNumber, u64, Audio)>);
+    type Sent = (MeetingNumber, u64, Audio);
+
+    struct Channel(mpsc::UnboundedSender<Sent>);
 
     impl AudioSink for Channel {
         type Error = String;
@@ -155,7 +171,7 @@ mod tests {
 
     fn setup() -> (
         Arc<Player<Channel>>,
-        mpsc::UnboundedReceiver<(MeetingNumber, u64, Audio)>,
+        mpsc::UnboundedReceiver<Sent>,
         MeetingNumber,
     ) {
         let (tx, rx) = mpsc::unbounded_channel();
