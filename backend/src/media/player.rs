@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ pub struct Player<S> {
     sink: Arc<S>,
     runtime: Handle,
     playing: Mutex<HashMap<MeetingNumber, Playing>>,
-    next_id: Mutex<u64>,
+    next_id: AtomicU64,
 }
 
 struct Playing {
@@ -67,7 +68,7 @@ impl<S: AudioSink> Player<S> {
             sink,
             runtime,
             playing: Mutex::new(HashMap::new()),
-            next_id: Mutex::new(0),
+            next_id: AtomicU64::new(1),
         }
     }
 
@@ -75,11 +76,7 @@ impl<S: AudioSink> Player<S> {
     /// replacing whatever file was playing there.
     pub fn play(self: &Arc<Self>, meeting: MeetingNumber, t0: u64, file: Prepared) {
         let (stop_tx, stop_rx) = oneshot::channel();
-        let id = {
-            let mut next = self.next_id.lock().expect("player lock");
-            *next += 1;
-            *next
-        };
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let replaced = self
             .playing
             .lock()
