@@ -201,3 +201,200 @@ async fn a_server_killed_mid_meeting_still_has_every_acknowledged_event() {
     assert!(find_descendant(&next, "event", NS).is_some());
     assert_eq!(seq_of(&next), last + 1);
 }
+
+fn http_json(
+    server: &Server,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let r = http::request(
+        server.http_addr(),
+        method,
+        path,
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    let value = serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+    (r.status, value)
+}
+
+#[tokio::test]
+async fn the_owner_decides_who_sees_a_recording_and_can_delete_it() {
+    let server = Server::start();
+    let (number, key) = create_meeting(&server);
+    let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    alice.next_event().await;
+    for batch in 0..5 {
+        let (t, payload) = audio(batch);
+        alice.request(t, &payload).await;
+        alice.next_event().await;
+    }
+    let zip_path = |cred: &str| format!("/api/meetings/{number}/recording.zip?{cred}");
+    let status = |path: &str| http::get(server.http_addr(), path).status;
+
+    // Only the owner, to begin with.
+    assert_eq!(status(&zip_path("")), 403);
+    let (code, mine) = http_json(
+        &server,
+        "GET",
+        &format!("/api/meetings/{number}/recording?key={key}"),
+        None,
+    );
+    assert_eq!(code, 200, "{mine}");
+    assert_eq!(
+        (mine["owner"].as_bool(), mine["access"].as_str()),
+        (Some(true), Some("owner"))
+    );
+    assert_eq!(mine["duration_ms"], 1300);
+    let link = mine["link"].as_str().unwrap().to_string();
+    let token = link.rsplit("token=").next().unwrap().to_string();
+    assert_eq!(
+        status(&zip_path(&format!("token={token}"))),
+        403,
+        "not shared yet"
+    );
+    let (_, listed) = http_json(&server, "GET", "/api/recordings", None);
+    assert_eq!(
+        listed["recordings"].as_array().unwrap().len(),
+        0,
+        "private: not listed"
+    );
+
+    // Shared by link: the token opens it; a guest cannot change access.
+    let access = format!("/api/meetings/{number}/recording/access?key={key}");
+    let (code, _) = http_json(
+        &server,
+        "PUT",
+        &access,
+        Some(serde_json::json!({"access": "link"})),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(status(&zip_path(&format!("token={token}"))), 200);
+    assert_eq!(status(&zip_path("token=r-guess")), 403);
+    let (guest, _) = http_json(
+        &server,
+        "GET",
+        &format!("/api/meetings/{number}/recording?token={token}"),
+        None,
+    );
+    assert_eq!(guest, 200);
+    let as_guest = format!("/api/meetings/{number}/recording/access?token={token}");
+    let (code, _) = http_json(
+        &server,
+        "PUT",
+        &as_guest,
+        Some(serde_json::json!({"access": "public"})),
+    );
+    assert_eq!(code, 403, "only the owner changes access");
+
+    // Public: listed for everyone and open without credentials.
+    let (code, _) = http_json(
+        &server,
+        "PUT",
+        &access,
+        Some(serde_json::json!({"access": "public"})),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(status(&zip_path("")), 200);
+    let (_, listed) = http_json(&server, "GET", "/api/recordings", None);
+    let items = listed["recordings"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        (items[0]["number"].as_str(), items[0]["owner"].as_bool()),
+        (Some(number.as_str()), Some(false))
+    );
+    assert!(
+        items[0].get("link").is_none(),
+        "the link is the owner's to give"
+    );
+
+    // Deleted: the archive is gone, the meeting goes on with the next seq.
+    let r = http::request(
+        server.http_addr(),
+        "DELETE",
+        &format!("/api/meetings/{number}/recording?token={token}"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 403, "a guest cannot delete");
+    let r = http::request(
+        server.http_addr(),
+        "DELETE",
+        &format!("/api/meetings/{number}/recording?key={key}"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 204, "{}", r.text());
+    let (_, after) = http_json(
+        &server,
+        "GET",
+        &format!("/api/meetings/{number}/recording?key={key}"),
+        None,
+    );
+    assert_eq!(after["duration_ms"], 0, "{after}");
+    let (_, listed) = http_json(&server, "GET", "/api/recordings", None);
+    assert_eq!(
+        listed["recordings"].as_array().unwrap().len(),
+        0,
+        "nothing left to list"
+    );
+    alice.request(5000, "<pointer hide='true'/>").await;
+    assert_eq!(seq_of(&alice.next_event().await), 7);
+
+    // A meeting created without recording never offers one.
+    let (code, created) = http_json(
+        &server,
+        "POST",
+        "/api/meetings",
+        Some(serde_json::json!({"recording": false})),
+    );
+    assert_eq!(code, 201);
+    let other = created["number"].as_str().unwrap();
+    let other_key = created["host_key"].as_str().unwrap();
+    let (code, refused) = http_json(
+        &server,
+        "GET",
+        &format!("/api/meetings/{other}/recording.zip?key={other_key}"),
+        None,
+    );
+    assert_eq!(
+        (code, refused["error"].as_str()),
+        (404, Some("not_recorded"))
+    );
+}
+
+#[tokio::test]
+async fn a_deleted_recording_stays_deleted_across_a_restart_and_the_sequence_goes_on() {
+    let data = TempDir::new("recording-delete");
+    let mut server = Server::builder().data_dir(data.path()).start();
+    let (number, key) = create_meeting(&server);
+    let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    alice.next_event().await;
+    alice.request(10, "<pointer hide='true'/>").await;
+    assert_eq!(seq_of(&alice.next_event().await), 2);
+    let r = http::request(
+        server.http_addr(),
+        "DELETE",
+        &format!("/api/meetings/{number}/recording?key={key}"),
+        &[],
+        b"",
+    );
+    assert_eq!(r.status, 204);
+    drop(alice);
+    assert!(server.stop());
+    let server = Server::builder().data_dir(data.path()).start();
+    let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
+    // The focus rebuilt from an empty archive: Alice presents again (seq 3), not seq 1.
+    let presented = alice.next_event().await;
+    assert_eq!(seq_of(&presented), 3, "{presented}");
+    let (_, after) = http_json(
+        &server,
+        "GET",
+        &format!("/api/meetings/{number}/recording?key={key}"),
+        None,
+    );
+    let events = after["chapters"].as_u64();
+    assert_eq!(events, Some(0));
+}

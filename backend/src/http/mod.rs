@@ -17,6 +17,7 @@ mod audio;
 mod documents;
 mod meetings;
 mod pages;
+mod recording_admin;
 mod recordings;
 
 struct Status {
@@ -56,6 +57,7 @@ pub fn server(
             .configure(documents::routes)
             .configure(meetings::routes)
             .configure(recordings::routes)
+            .configure(recording_admin::routes)
             .configure(pages::routes)
             .route("/status", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))

@@ -1,5 +1,5 @@
-//! Recording downloads (docs/RECORDINGS.md). For now the meeting's owner — whoever holds the
-//! host key — may download; link tokens and public recordings come with the recordings page.
+//! Recording downloads (docs/RECORDINGS.md): the owner (host key), whoever has the share link
+//! (`token`) when the owner shared it, and everyone when it is public.
 
 use std::sync::Arc;
 
@@ -19,12 +19,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// `?key=HOST_KEY` or `?token=LINK_TOKEN`.
 #[derive(Deserialize)]
-struct Access {
-    key: Option<String>,
+pub struct Access {
+    pub key: Option<String>,
+    pub token: Option<String>,
 }
 
-/// `GET /api/meetings/{number}/recording.zip?key=HOST_KEY`: the whole meeting as one zip,
+/// `GET /api/meetings/{number}/recording.zip?key=…|token=…`: the whole meeting as one zip,
 /// built from the archive, so a meeting that crashed downloads up to its last event.
 async fn download_zip(
     conf: web::Data<Arc<Conference>>,
@@ -32,11 +34,8 @@ async fn download_zip(
     number: web::Path<String>,
     access: web::Query<Access>,
 ) -> Result<HttpResponse, ConferenceError> {
-    let meeting = conf.meeting(&number)?;
-    match access.key.as_deref() {
-        Some(key) if meeting.host_key_matches(key) => {}
-        _ => return Err(ConferenceError::BadHostKey),
-    }
+    let (meeting, _) =
+        conf.recording_access(&number, access.key.as_deref(), access.token.as_deref())?;
     let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
     let filename = format!("lectern-{}.zip", meeting.number);
     let bytes = web::block(move || -> Result<Vec<u8>, ConferenceError> {

@@ -109,6 +109,30 @@ impl Timeline {
     }
 }
 
+/// What a recordings list shows of one recording.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub duration_ms: u64,
+    /// Pages of every document shared.
+    pub pages: u32,
+    pub documents: usize,
+    /// Page changes: the timeline's markers.
+    pub chapters: usize,
+    pub has_audio: bool,
+}
+
+impl Timeline {
+    pub fn summary(&self) -> Summary {
+        Summary {
+            duration_ms: self.end_ms,
+            pages: self.documents.iter().map(|d| d.pages).sum(),
+            documents: self.documents.len(),
+            chapters: self.chapters.len(),
+            has_audio: !self.audio.is_empty(),
+        }
+    }
+}
+
 /// The document and page attendees see.
 fn shown(state: &MeetingState) -> Option<(String, u32)> {
     state.document.as_ref().map(|d| (d.id.clone(), state.page))
