@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::TempDir;
+use crate::server::workspace_root;
 
 /// The master's rate and length: 4 markers of 0.3 s with 1 s of speech between them.
 pub const MASTER_RATE: u32 = 44_100;
@@ -25,9 +25,8 @@ pub fn marker_start_ms(i: usize) -> u64 {
     i as u64 * (MARKER_MS + SPEECH_MS)
 }
 
-/// The test recording in each format, made once per test process.
+/// The test recording in each format.
 pub struct Fixtures {
-    _dir: TempDir,
     pub wav: PathBuf,
     pub flac: PathBuf,
     pub ogg: PathBuf,
@@ -35,9 +34,32 @@ pub struct Fixtures {
     pub m4a: PathBuf,
 }
 
+/// Made once into the target directory (bump the version when the recipe changes) and
+/// reused by later runs; a static is never dropped, so a temp dir would leak every run.
 pub fn fixtures() -> &'static Fixtures {
     static F: OnceLock<Fixtures> = OnceLock::new();
-    F.get_or_init(make_fixtures)
+    F.get_or_init(|| {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("target"));
+        let dir = target.join("audio-fixtures-v1");
+        if !dir.join("master.m4a").is_file() {
+            // Made beside and renamed into place, so a concurrent run never sees half a set.
+            let tmp = target.join(format!("audio-fixtures-v1.tmp-{}", std::process::id()));
+            std::fs::create_dir_all(&tmp).expect("create the fixtures directory");
+            make_fixtures(&tmp);
+            if std::fs::rename(&tmp, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&tmp);
+            }
+        }
+        Fixtures {
+            wav: dir.join("master.wav"),
+            flac: dir.join("master.flac"),
+            ogg: dir.join("master.ogg"),
+            mp3: dir.join("master.mp3"),
+            m4a: dir.join("master.m4a"),
+        }
+    })
 }
 
 fn run(program: &str, args: &[&str]) {
@@ -52,9 +74,8 @@ fn run(program: &str, args: &[&str]) {
     );
 }
 
-fn make_fixtures() -> Fixtures {
-    let dir = TempDir::new("audio-fixtures");
-    let p = |name: &str| dir.path().join(name);
+fn make_fixtures(dir: &Path) {
+    let p = |name: &str| dir.join(name);
     let s = |path: &Path| path.to_str().expect("a UTF-8 temp path").to_string();
     run(
         "espeak-ng",
@@ -128,16 +149,11 @@ fn make_fixtures() -> Fixtures {
         let o = s(&out);
         args.push(&o);
         run("ffmpeg", &args);
-        out
     };
-    Fixtures {
-        flac: convert("flac", &["-c:a", "flac"]),
-        ogg: convert("ogg", &["-c:a", "libvorbis", "-q:a", "4"]),
-        mp3: convert("mp3", &["-c:a", "libmp3lame", "-b:a", "128k"]),
-        m4a: convert("m4a", &["-c:a", "aac", "-b:a", "128k"]),
-        wav,
-        _dir: dir,
-    }
+    convert("flac", &["-c:a", "flac"]);
+    convert("ogg", &["-c:a", "libvorbis", "-q:a", "4"]);
+    convert("mp3", &["-c:a", "libmp3lame", "-b:a", "128k"]);
+    convert("m4a", &["-c:a", "aac", "-b:a", "128k"]);
 }
 
 /// Decodes 48 kHz mono Opus packets the way an attendee does, one after another.
