@@ -35,10 +35,10 @@ build: build-deps
 documents-deps:
 	bash tests/documents/setup.sh
 
-## Third-party audio checkers the recording tests run: opus-tools (opusinfo) and ffmpeg.
+## What the audio tests need: espeak-ng and sox (fixtures), ffmpeg (other formats, decoding the
+## recording), opus-tools (opusinfo checks the recording), libopus (idempotent).
 media-deps:
-	@command -v opusinfo >/dev/null && command -v ffmpeg >/dev/null || { \
-	  [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q opus-tools ffmpeg; }
+	bash tests/audio/setup.sh
 
 ## Rust unit tests and the system tests that drive the real binary (tokio-xmpp, raw sockets).
 unit: build documents-deps media-deps
