@@ -82,7 +82,7 @@ impl PageCache {
 
     /// The page `n` of the document at `base` with hash `hash`: from the cache when it
     /// verifies, else downloaded (`{base}pages/{n}.png`), verified and stored.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         http: &Http,
         base: &str,
@@ -104,7 +104,7 @@ impl PageCache {
 
     /// Fetches the whole-document package at `url`, checks every page against `hashes`
     /// (the document event's, page 1 first) and stores them. Returns the pages stored.
-    pub async fn preload(
+    pub(crate) async fn preload(
         &self,
         http: &Http,
         url: &str,

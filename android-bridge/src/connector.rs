@@ -17,7 +17,8 @@ use tokio_xmpp::error::ProtocolError;
 use tokio_xmpp::jid::Jid;
 use tokio_xmpp::parsers::starttls::{self, Request};
 use tokio_xmpp::xmlstream::{
-    initiate_stream, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmppStreamElement,
+    initiate_stream, FallibleStreamElement, PendingFeaturesRecv, ReadError, StreamHeader, Timeouts,
+    XmppStreamElement,
 };
 
 use crate::tls::handshake;
@@ -64,7 +65,7 @@ impl ServerConnector for Connector {
             return Ok((pending, ChannelBinding::None));
         };
         let plain = initiate_stream(BufStream::new(tcp), ns, header(jid), timeouts).await?;
-        let (features, mut plain) = plain.recv_features().await?;
+        let (features, mut plain) = plain.recv_features::<FallibleStreamElement>().await?;
         if !features.can_starttls() {
             return Err(tokio_xmpp::Error::Protocol(ProtocolError::NoTls));
         }

@@ -99,7 +99,7 @@ impl JitterBuffer {
                 self.lateness.pop_front();
             }
             let worst = self.lateness.iter().copied().max().unwrap_or(0);
-            let target = (worst + MARGIN_MS).div_ceil(10) * 10;
+            let target = (worst + MARGIN_MS + 9) / 10 * 10;
             // Grow at once (audio would break up), shrink only by a clear step (every change
             // moves the whole timeline).
             if target > self.target_ms || target + 2 * MARGIN_MS <= self.target_ms {
