@@ -147,6 +147,11 @@ impl JitterBuffer {
                 self.cursor = Some(c + take as i64);
                 continue;
             }
+            if !self.decoded.is_empty() && c < self.decoded_start {
+                // The timeline moved back (the delay grew): a pause, then the same audio.
+                self.silence(&mut out, (self.decoded_start - c).min(want as i64));
+                continue;
+            }
             self.decoded.clear();
             self.frames = self.frames.split_off(&(c - self.frame_samples + 1));
             let next = self.frames.first_key_value().map(|(s, _)| *s);
@@ -162,6 +167,12 @@ impl JitterBuffer {
             }
         }
         out
+    }
+
+    /// The playout clock moved by `ms` (positive: the presented time jumped ahead); the
+    /// cursor moves with it, so audio stays on the clock without waiting for a resync.
+    pub fn shift(&mut self, ms: i64) {
+        self.cursor = self.cursor.map(|c| c + ms * PER_MS);
     }
 
     fn decode(&mut self, start: i64, packet: &[u8]) {

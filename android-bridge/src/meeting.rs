@@ -93,7 +93,9 @@ impl MeetingCore {
             return;
         };
         if let (Some(t), Some(at)) = (t_of(&element), arrival) {
+            let before = self.clock_base();
             self.clock.observe(t, at);
+            self.clock_moved(before);
         }
         let ready = self.sequencer.push(Incoming {
             seq,
@@ -115,10 +117,25 @@ impl MeetingCore {
                 {
                     let late = incoming.arrival_ms.map(|at| self.clock.lateness(t, at));
                     self.jitter.push(&audio, t, late);
+                    let before = self.clock_base();
                     self.clock.set_delay(self.jitter.target_ms());
+                    self.clock_moved(before);
                 }
             }
             self.queue.push_back((t, incoming.element));
+        }
+    }
+
+    /// `offset + delay`: presenter time `t` is presented at engine time `t + base`.
+    fn clock_base(&self) -> Option<i64> {
+        Some(self.clock.offset()? + self.clock.delay())
+    }
+
+    fn clock_moved(&mut self, before: Option<i64>) {
+        if let (Some(before), Some(after)) = (before, self.clock_base()) {
+            if before != after {
+                self.jitter.shift(before - after);
+            }
         }
     }
 
