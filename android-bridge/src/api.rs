@@ -9,8 +9,8 @@ use tokio::sync::mpsc;
 
 use crate::cache::PageCache;
 use crate::clock::EngineClock;
-use crate::meeting::MeetingCore;
 use crate::error::BridgeError;
+use crate::meeting::MeetingCore;
 use crate::session::{self, Command, Shared};
 use crate::tls::TlsMode;
 

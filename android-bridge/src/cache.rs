@@ -184,7 +184,13 @@ pub fn untar(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, BridgeError> {
         let sum: u32 = h
             .iter()
             .enumerate()
-            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 })
+            .map(|(i, &b)| {
+                if (148..156).contains(&i) {
+                    32
+                } else {
+                    b as u32
+                }
+            })
             .sum();
         if u32::from_str_radix(&field(148, 156), 8).ok() != Some(sum) {
             return Err(bad("header checksum"));

@@ -36,7 +36,12 @@ pub(crate) struct Connector {
 
 impl std::fmt::Debug for Connector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Connector({}, tls: {})", self.address, self.tls.is_some())
+        write!(
+            f,
+            "Connector({}, tls: {})",
+            self.address,
+            self.tls.is_some()
+        )
     }
 }
 
@@ -75,7 +80,11 @@ impl ServerConnector for Connector {
             )))
             .await?;
         loop {
-            match plain.next().await.map(|v| v.and_then(|v| v.into_read_error())) {
+            match plain
+                .next()
+                .await
+                .map(|v| v.and_then(|v| v.into_read_error()))
+            {
                 Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
                 Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
                 Some(Err(ReadError::HardError(e))) => return Err(e.into()),

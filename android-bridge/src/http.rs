@@ -35,7 +35,9 @@ impl Origin {
         } else if let Some(r) = url.strip_prefix("http://") {
             (false, r)
         } else {
-            return Err(BridgeError::Config(format!("{url:?} is not an http(s) URL")));
+            return Err(BridgeError::Config(format!(
+                "{url:?} is not an http(s) URL"
+            )));
         };
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], rest[i..].to_owned()),
@@ -49,7 +51,10 @@ impl Origin {
             ),
             _ => (authority, if tls { 443 } else { 80 }),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_owned();
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
         if host.is_empty() {
             return Err(BridgeError::Config(format!("no host in {url:?}")));
         }
@@ -130,7 +135,11 @@ impl Http {
             let connector = self.tls.as_ref().ok_or_else(|| {
                 BridgeError::Config("an https URL with plain-TCP mode configured".into())
             })?;
-            exchange(handshake(connector, &origin.host, tcp).await?, head.as_bytes()).await
+            exchange(
+                handshake(connector, &origin.host, tcp).await?,
+                head.as_bytes(),
+            )
+            .await
         };
         let raw = tokio::time::timeout(REQUEST_TIMEOUT, work)
             .await
@@ -211,7 +220,10 @@ mod tests {
     #[test]
     fn origins_and_paths() {
         let (o, p) = Origin::split("http://127.0.0.1:8080").unwrap();
-        assert_eq!((o.tls, o.host.as_str(), o.port, p.as_str()), (false, "127.0.0.1", 8080, "/"));
+        assert_eq!(
+            (o.tls, o.host.as_str(), o.port, p.as_str()),
+            (false, "127.0.0.1", 8080, "/")
+        );
         let (o, p) = Origin::split("https://meet.example/api/x?y=1").unwrap();
         assert_eq!((o.tls, o.port, p.as_str()), (true, 443, "/api/x?y=1"));
         let (o, _) = Origin::split("http://[::1]:9/").unwrap();

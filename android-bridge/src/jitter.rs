@@ -246,7 +246,11 @@ mod tests {
         let mut enc =
             opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
         let mut jb = JitterBuffer::new().unwrap();
-        jb.push(&Audio::opus(tone(&mut enc, 0, 3), 20, AudioSource::Mic), 1000, Some(60));
+        jb.push(
+            &Audio::opus(tone(&mut enc, 0, 3), 20, AudioSource::Mic),
+            1000,
+            Some(60),
+        );
         assert_eq!(jb.target_ms(), 80);
         // 10 ms of silence before the first frame, then sound.
         let pcm = jb.pull(960, Some(990));
@@ -255,7 +259,11 @@ mod tests {
         assert!(later.iter().any(|&s| s.abs() > 1000), "the tone plays");
         assert_eq!(jb.stats().played, 3);
         // A batch whose time has passed is dropped, not played late.
-        jb.push(&Audio::opus(tone(&mut enc, 0, 1), 20, AudioSource::Mic), 900, None);
+        jb.push(
+            &Audio::opus(tone(&mut enc, 0, 1), 20, AudioSource::Mic),
+            900,
+            None,
+        );
         assert_eq!(jb.stats().late, 1);
     }
 

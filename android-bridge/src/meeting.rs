@@ -108,8 +108,7 @@ impl MeetingCore {
     fn schedule(&mut self, ready: Vec<Incoming>) {
         for incoming in ready {
             let t = t_of(&incoming.element);
-            if let (Some(t), true) = (t, incoming.element.children().any(|c| c.name() == "audio"))
-            {
+            if let (Some(t), true) = (t, incoming.element.children().any(|c| c.name() == "audio")) {
                 if let Ok(Event {
                     payload: Payload::Audio(audio),
                     ..

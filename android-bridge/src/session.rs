@@ -20,10 +20,10 @@ use crate::api::{AttendeeConfig, AttendeeListener, AttendeeStats, Change};
 use crate::cache::PageCache;
 use crate::clock::EngineClock;
 use crate::connector::Connector;
-use crate::meeting::MeetingCore;
 use crate::error::BridgeError;
 use crate::http::Http;
 use crate::join::{join, Joined};
+use crate::meeting::MeetingCore;
 use crate::stanzas::{self, jid, lectern_child, NS_DELAY, NS_PING};
 
 /// Nick suffixes tried when ours is taken (` (2)`, ` (3)`, ...).
@@ -177,12 +177,8 @@ impl Session {
             tls: config.tls.connector()?,
         };
         let (account, password) = joined.login.credentials();
-        let client = Client::new_with_connector(
-            jid(&account)?,
-            password,
-            connector,
-            Timeouts::default(),
-        );
+        let client =
+            Client::new_with_connector(jid(&account)?, password, connector, Timeouts::default());
         let session = Session {
             shared,
             tx,
@@ -220,10 +216,13 @@ impl Session {
             Event::Stanza(Stanza::Presence(p)) => self.presence(p),
             Event::Stanza(Stanza::Message(m)) => {
                 let delayed = m.payloads.iter().any(|p| p.ns() == NS_DELAY);
-                if m.from.as_ref() == Some(&self.room_focus) && m.type_ == MessageType::Groupchat
-                {
+                if m.from.as_ref() == Some(&self.room_focus) && m.type_ == MessageType::Groupchat {
                     Ok(self.live_events(&m.payloads, delayed))
-                } else if m.from.as_ref().is_some_and(|f| f.to_bare() == self.focus.to_bare()) {
+                } else if m
+                    .from
+                    .as_ref()
+                    .is_some_and(|f| f.to_bare() == self.focus.to_bare())
+                {
                     self.from_focus(&m.payloads);
                     Ok(Vec::new())
                 } else {
@@ -341,7 +340,11 @@ impl Session {
                     };
                     drop(core);
                     self.shared.notify(change);
-                    Ok(if gap { vec![self.catch_up()] } else { Vec::new() })
+                    Ok(if gap {
+                        vec![self.catch_up()]
+                    } else {
+                        Vec::new()
+                    })
                 } else if self.events_id.as_deref() == Some(&id) {
                     Ok(self.caught_up(&payload))
                 } else {
@@ -353,9 +356,9 @@ impl Session {
                 error.defined_condition,
                 error.texts.values().next().cloned().unwrap_or_default()
             ))),
-            Iq::Get { from, id, payload, .. } if payload.is("ping", NS_PING) => {
-                Ok(vec![stanzas::pong(from, &id)])
-            }
+            Iq::Get {
+                from, id, payload, ..
+            } if payload.is("ping", NS_PING) => Ok(vec![stanzas::pong(from, &id)]),
             _ => Ok(Vec::new()),
         }
     }

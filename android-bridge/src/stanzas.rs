@@ -41,9 +41,7 @@ fn query(kind: &str, meeting: &str) -> minidom::element::ElementBuilder {
 }
 
 pub fn hello(id: &str, focus: &Jid, meeting: &str, ticket: &str) -> Stanza {
-    let payload = query("hello", meeting)
-        .attr(n("ticket"), ticket)
-        .build();
+    let payload = query("hello", meeting).attr(n("ticket"), ticket).build();
     Iq::Set {
         from: None,
         to: Some(focus.clone()),
@@ -65,10 +63,7 @@ pub fn snapshot(id: &str, focus: &Jid, meeting: &str) -> Stanza {
 
 pub fn events(id: &str, focus: &Jid, meeting: &str, since: u64) -> Stanza {
     let payload = query("events", meeting)
-        .attr(
-            n("since"),
-            since.to_string(),
-        )
+        .attr(n("since"), since.to_string())
         .build();
     Iq::Get {
         from: None,

@@ -25,9 +25,7 @@ async fn lan_attendee_preloads_verifies_and_refetches_a_corrupted_page() {
         matches!(joined, Change::Joined { lan: true, .. }),
         "{joined:?}"
     );
-    let preloaded = attendee.wait_for("the preload", |c| {
-        matches!(c, Change::Preloaded { .. })
-    });
+    let preloaded = attendee.wait_for("the preload", |c| matches!(c, Change::Preloaded { .. }));
     assert_eq!(
         preloaded,
         Change::Preloaded {
@@ -45,7 +43,13 @@ async fn lan_attendee_preloads_verifies_and_refetches_a_corrupted_page() {
         .iter()
         .map(|h| h.as_str().unwrap().to_owned())
         .collect();
-    let cached = |hash: &str| attendee.cache.path().join("pages").join(format!("{hash}.png"));
+    let cached = |hash: &str| {
+        attendee
+            .cache
+            .path()
+            .join("pages")
+            .join(format!("{hash}.png"))
+    };
     for hash in &hashes {
         let bytes = std::fs::read(cached(hash)).expect("every page is in the cache");
         assert_eq!(&sha256(&bytes), hash);

@@ -129,9 +129,18 @@ async fn headless_attendee_matches_the_focus_and_hears_page_turns_on_time() {
     assert_eq!(joined["role"], "attendee");
 
     let markers = vec![
-        Marker { t_ms: 1500, hz: 700.0 },
-        Marker { t_ms: 3000, hz: 1100.0 },
-        Marker { t_ms: 4500, hz: 1500.0 },
+        Marker {
+            t_ms: 1500,
+            hz: 700.0,
+        },
+        Marker {
+            t_ms: 3000,
+            hz: 1100.0,
+        },
+        Marker {
+            t_ms: 4500,
+            hz: 1500.0,
+        },
     ];
     let mut voice = Voice::new(markers.clone());
     // Audio batches leave when their 60 ms have been "recorded", as a microphone's do.
@@ -139,7 +148,9 @@ async fn headless_attendee_matches_the_focus_and_hears_page_turns_on_time() {
         .into_iter()
         .map(|(t, payload)| (t, Some(payload), t))
         .collect();
-    actions.extend((0..AUDIO_END_MS / BATCH_MS).map(|k| (k * BATCH_MS + BATCH_MS, None, k * BATCH_MS)));
+    actions.extend(
+        (0..AUDIO_END_MS / BATCH_MS).map(|k| (k * BATCH_MS + BATCH_MS, None, k * BATCH_MS)),
+    );
     actions.sort_by_key(|a| a.0);
     let start = tokio::time::Instant::now();
     for (at, payload, t) in actions {
@@ -160,12 +171,19 @@ async fn headless_attendee_matches_the_focus_and_hears_page_turns_on_time() {
         .map(|l| l["state_text"].as_str().unwrap().to_owned())
         .unwrap();
     assert_eq!(last["seq"].as_u64(), Some(seq));
-    assert_eq!(attendee_state, focus_state, "the attendee shows the focus's state");
+    assert_eq!(
+        attendee_state, focus_state,
+        "the attendee shows the focus's state"
+    );
 
     let pcm = read_wav(&dir.path().join("heard.wav"));
     let heard = find_markers(&pcm, &[700.0, 1100.0, 1500.0]);
     let order: Vec<f64> = heard.iter().map(|(_, hz)| *hz).collect();
-    assert_eq!(order, vec![700.0, 1100.0, 1500.0], "markers in order: {heard:?}");
+    assert_eq!(
+        order,
+        vec![700.0, 1100.0, 1500.0],
+        "markers in order: {heard:?}"
+    );
     let turns: Vec<&Value> = lines
         .iter()
         .filter(|l| l["change"] == "state" && l["kind"] == "page")

@@ -40,7 +40,10 @@ async fn a_cut_connection_comes_back_and_catches_up_by_seq() {
     assert_eq!(seq, 7);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        !attendee.seen.iter().any(|c| matches!(c, Change::State { seq: 4.., .. })),
+        !attendee
+            .seen
+            .iter()
+            .any(|c| matches!(c, Change::State { seq: 4.., .. })),
         "nothing got through the cut"
     );
     proxy.restore();

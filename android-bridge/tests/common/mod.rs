@@ -141,9 +141,10 @@ impl Watched {
 
     /// Waits until the shown state has exactly `seq`.
     pub fn wait_for_seq(&mut self, seq: u64) -> String {
-        match self.wait_for(&format!("state at seq {seq}"), |c| {
-            matches!(c, Change::State { seq: s, .. } if *s >= seq)
-        }) {
+        match self.wait_for(
+            &format!("state at seq {seq}"),
+            |c| matches!(c, Change::State { seq: s, .. } if *s >= seq),
+        ) {
             Change::State { state_json, .. } => state_json,
             _ => unreachable!(),
         }

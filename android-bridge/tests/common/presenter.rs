@@ -29,7 +29,12 @@ impl Presenter {
         );
         assert_eq!(r.status, 200, "join: {}", r.text());
         let j = json(&r);
-        let local = j["login"]["jid"].as_str().unwrap().split('@').next().unwrap();
+        let local = j["login"]["jid"]
+            .as_str()
+            .unwrap()
+            .split('@')
+            .next()
+            .unwrap();
         let client = RawClient::login(
             server.xmpp_addr(),
             local,
@@ -96,7 +101,10 @@ impl Presenter {
     pub async fn snapshot(&mut self) -> (u64, String) {
         let number = self.number.clone();
         let answer = self
-            .iq("get", &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"))
+            .iq(
+                "get",
+                &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
+            )
             .await;
         let el = find_descendant(&answer, "snapshot", NS).expect("a snapshot answer");
         let el: minidom::Element = el.parse().expect("snapshot XML");

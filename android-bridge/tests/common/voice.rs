@@ -49,7 +49,9 @@ impl Voice {
         (0..frames)
             .map(|f| {
                 let start = (t_ms as usize + f * 20) * PER_MS;
-                let pcm: Vec<i16> = (start..start + 20 * PER_MS).map(|i| self.sample(i)).collect();
+                let pcm: Vec<i16> = (start..start + 20 * PER_MS)
+                    .map(|i| self.sample(i))
+                    .collect();
                 self.encoder.encode_vec(&pcm, 1275).unwrap()
             })
             .collect()
