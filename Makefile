@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test build-deps lint build documents-deps unit interop web browser prosody lan bench clean
+.PHONY: run test build-deps lint build documents-deps media-deps unit interop web browser prosody lan bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
 run: build-deps
@@ -35,8 +35,13 @@ build: build-deps
 documents-deps:
 	bash tests/documents/setup.sh
 
+## Third-party audio checkers the recording tests run: opus-tools (opusinfo) and ffmpeg.
+media-deps:
+	@command -v opusinfo >/dev/null && command -v ffmpeg >/dev/null || { \
+	  [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q opus-tools ffmpeg; }
+
 ## Rust unit tests and the system tests that drive the real binary (tokio-xmpp, raw sockets).
-unit: build documents-deps
+unit: build documents-deps media-deps
 	LECTERN_BIN=$(BIN_DEBUG) $(CARGO) test --workspace
 
 ## Third-party clients: slixmpp (Python) over TCP+STARTTLS, strophe.js (Node) over WebSocket.

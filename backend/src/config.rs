@@ -95,8 +95,8 @@ pub const FIELDS: &[(&str, &str)] = &[
     ),
     (
         "rate_limit",
-        "Sustained inbound bytes/s per connection; above it reading slows down (Opus audio \
-         needs about 5 KiB/s).",
+        "Sustained inbound bytes/s per connection; above it reading slows down (a presenter's \
+         voice is about 10 kB/s, see docs/EXTERNAL-SERVERS.md).",
     ),
     (
         "rate_burst",

@@ -10,7 +10,7 @@ use xso::{AsXml, FromXml};
 
 use crate::error::{checked, ProtocolError, Validate};
 use crate::fixed::Digits;
-use crate::values::{AudioCodec, AudioSource};
+use crate::values::{is_nick, AudioCodec, AudioSource};
 use crate::NS;
 
 /// Frames in one batch.
@@ -100,6 +100,10 @@ pub struct Audio {
     pub ms: u32,
     #[xml(attribute(default))]
     pub source: Option<AudioSource>,
+    /// Whose voice: set by the focus to the sender's nick (a request's value is replaced).
+    /// Receivers decode each speaker's stream with its own decoder and mix them.
+    #[xml(attribute(default))]
+    pub speaker: Option<String>,
     #[xml(text)]
     pub frames: Frames,
 }
@@ -113,6 +117,7 @@ impl Audio {
             channels: 1,
             ms,
             source: Some(source),
+            speaker: None,
             frames: Frames(frames),
         }
     }
@@ -136,6 +141,9 @@ impl Validate for Audio {
         }
         if ![10, 20, 40, 60].contains(&self.ms) {
             return Err(ProtocolError::invalid("ms", "not one of 10, 20, 40, 60"));
+        }
+        if self.speaker.as_deref().is_some_and(|s| !is_nick(s)) {
+            return Err(ProtocolError::invalid("speaker", "not a nick"));
         }
         // 10 frames of at most 60 ms bound a batch to 600 ms.
         self.frames.validate()

@@ -80,8 +80,12 @@ export async function startServer({ timeoutMs = 60000, args = [] } = {}) {
     return srv;
 }
 
-/** Debian's Chromium, headless, with the flags this machine needs (docs: DESIGN.md). */
-export function launchBrowser() {
+/**
+ * Debian's Chromium, headless, with the flags this machine needs (docs: DESIGN.md), plus
+ * `extraArgs` for this launch (e.g. {@link fakeMicArgs}).
+ * @param {string[]} [extraArgs]
+ */
+export function launchBrowser(extraArgs = []) {
     return chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
@@ -93,14 +97,21 @@ export function launchBrowser() {
             '--disable-sync',
             '--no-first-run',
             '--disable-quic',
+            ...extraArgs,
         ],
     });
+}
+
+/** Chromium flags for a fake microphone that plays (and loops) `wav`, permission granted. */
+export function fakeMicArgs(wav) {
+    return ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`];
 }
 
 /**
  * A browser context and page for one person, collecting console errors and page errors.
  * @param {import('playwright-core').Browser} browser
- * @param {{ phone?: boolean }} [opts]
+ * @param {{ phone?: boolean, storage?: Record<string, string> }} [opts] `storage`: localStorage
+ *     entries set before any page script runs (e.g. `lectern.test`)
  */
 export async function newPerson(browser, name, opts = {}) {
     const context = await browser.newContext(
@@ -108,6 +119,11 @@ export async function newPerson(browser, name, opts = {}) {
             ? { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }
             : { viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 },
     );
+    if (opts.storage) {
+        await context.addInitScript((entries) => {
+            for (const [k, v] of Object.entries(entries)) localStorage.setItem(k, v);
+        }, opts.storage);
+    }
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

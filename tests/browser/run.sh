@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Browser end-to-end suite for the Lectern web client: Debian's Chromium driven by
-# playwright-core against the real `lectern` binary (see meeting.test.mjs).
+# playwright-core against the real `lectern` binary (meeting.test.mjs, voice.test.mjs).
 #
 #   bash tests/browser/run.sh                       # from the repository root
 #   LECTERN_BIN=/abs/path/lectern bash tests/browser/run.sh
 #
-# Installs what it needs on first use: chromium and chromium-driver with apt-get (as root),
-# node_modules here with `npm ci` (playwright-core only; it never downloads a browser).
+# Installs what it needs on first use: chromium, chromium-driver, espeak-ng and sox with apt-get
+# (as root), node_modules here with `npm ci` (playwright-core only; it never downloads a browser).
 # Each test file starts its own server on free ports with a temporary data directory.
 set -uo pipefail
 
@@ -42,6 +42,20 @@ if [ ! -x "$CHROMIUM" ]; then
         quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
     else
         die "no Chromium at $CHROMIUM (on Debian, as root: apt-get install chromium chromium-driver)"
+    fi
+fi
+
+# --- espeak-ng and sox: the voice test's fake microphone recording (make-voice-wav.sh) -----------
+missing=()
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v sox >/dev/null || missing+=(sox)
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "installing ${missing[*]} from Debian"
+        quietly apt-get update -qq
+        quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    else
+        die "missing ${missing[*]} (on Debian, as root: apt-get install espeak-ng sox)"
     fi
 fi
 

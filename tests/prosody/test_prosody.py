@@ -194,3 +194,43 @@ def test_room_description_announces_the_focus_jid():
     _, fields, _ = asyncio.run(asyncio.wait_for(room_info(), 60))
     desc = fields.get("muc#roominfo_description")
     assert desc and "focus@localhost/focus" in desc, fields
+
+
+async def voice_scenario():
+    """Five seconds of voice at the web client's pace and size (three 80-byte Opus frames every
+    60 ms) through Prosody configured as docs/EXTERNAL-SERVERS.md says."""
+    import base64
+    meeting = http_json(BASE, "POST", "/api/meetings", {"title": "Voice on Prosody"})
+    number, key = meeting["number"], meeting["host_key"]
+    alice, hello = await join(number, "Alice", key)
+    bob = None
+    try:
+        assert find(hello, "hello").get("audio") == "true", s(hello)
+        await alice.next_event(0)
+        bob, _ = await join(number, "Bob")
+        mark = len(bob.stanzas)
+        batches = 84
+        for i in range(batches):
+            frames = " ".join(base64.b64encode(bytes([i % 256, k]) * 40).decode() for k in range(3))
+            alice.request(1000 + 60 * i, f"<audio codec='opus' rate='48000' channels='1' ms='20'>{frames}</audio>")
+            await asyncio.sleep(0.06)
+        got = []
+        while len(got) < batches:
+            mark, ev = await bob.next_event(mark)
+            audio = find(ev, "audio")
+            assert audio is not None, s(ev)
+            got.append((seq_of(ev), int(find(ev, "event").get("t")), audio.text.split()))
+        assert [t for _, t, _ in got] == [1000 + 60 * i for i in range(batches)], "every batch, in order"
+        seqs = [q for q, _, _ in got]
+        assert seqs == list(range(seqs[0], seqs[0] + batches)), seqs
+        for i, (_, _, frames) in enumerate(got):
+            assert [base64.b64decode(f) for f in frames] == [bytes([i % 256, k]) * 40 for k in range(3)]
+    finally:
+        for m in (alice, bob):
+            if m:
+                await m.close()
+
+
+def test_voice_flows_through_prosody_in_order_and_intact():
+    assert BASE and C2S, "run me through tests/prosody/run.sh"
+    asyncio.run(asyncio.wait_for(voice_scenario(), 120))

@@ -6,6 +6,7 @@
 
 pub mod documents;
 pub mod http;
+pub mod meeting;
 pub mod muc;
 pub mod raw;
 pub mod server;

@@ -384,6 +384,12 @@ impl Server {
         false
     }
 
+    /// Kill the server with SIGKILL, as a crash or an out-of-memory killer would, and reap it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// `lectern user add local@localhost` against this server's data directory
     /// while it runs (goes through the admin socket); panics on failure.
     pub fn add_user(&self, local: &str, password: &str) {

@@ -53,6 +53,59 @@ pub struct Meeting {
     /// audio existed had it on.
     #[serde(default = "audio_on")]
     pub audio: bool,
+    #[serde(default)]
+    pub recording: RecordingPolicy,
+}
+
+/// Who may replay and download a meeting's recording besides its owner (the host key).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordingAccess {
+    /// Only whoever holds the host key.
+    #[default]
+    Owner,
+    /// Also whoever has the share link (its `token`).
+    Link,
+    /// Everyone; listed on the recordings page.
+    Public,
+}
+
+/// The recording side of a meeting. The archive is kept either way while the meeting runs
+/// (late joiners catch up from it); `enabled: false` means it is never offered as a recording.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RecordingPolicy {
+    pub enabled: bool,
+    pub access: RecordingAccess,
+    /// The secret of the share link, compared like the host key.
+    token: String,
+    /// Events up to this `seq` were deleted with the recording; the sequence goes on after it.
+    pub deleted_through: u64,
+}
+
+impl Default for RecordingPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            access: RecordingAccess::Owner,
+            token: format!("r-{}", hex(&crate::xmpp::sasl::random_bytes::<16>())),
+            deleted_through: 0,
+        }
+    }
+}
+
+impl RecordingPolicy {
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Constant-time in the token's content, like [`Meeting::host_key_matches`].
+    pub fn token_matches(&self, given: &str) -> bool {
+        constant_time_eq(given.as_bytes(), self.token.as_bytes())
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn audio_on() -> bool {
@@ -62,13 +115,10 @@ fn audio_on() -> bool {
 impl Meeting {
     /// Constant-time in the key's content: compares hashes.
     pub fn host_key_matches(&self, key: &str) -> bool {
-        let given = hex_sha256(key.as_bytes());
-        given
-            .bytes()
-            .zip(self.host_key_sha256.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-            && given.len() == self.host_key_sha256.len()
+        constant_time_eq(
+            hex_sha256(key.as_bytes()).as_bytes(),
+            self.host_key_sha256.as_bytes(),
+        )
     }
 }
 
@@ -95,7 +145,12 @@ impl Meetings {
     }
 
     /// Creates a meeting with a fresh number; returns it with its host key.
-    pub fn create(&self, title: &str, audio: bool) -> Result<(Meeting, String), ConferenceError> {
+    pub fn create(
+        &self,
+        title: &str,
+        audio: bool,
+        recording: bool,
+    ) -> Result<(Meeting, String), ConferenceError> {
         let key = format!("k-{}", hex(&crate::xmpp::sasl::random_bytes::<16>()));
         let created = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -115,6 +170,10 @@ impl Meetings {
                 host_key_sha256: hex_sha256(key.as_bytes()),
                 created,
                 audio,
+                recording: RecordingPolicy {
+                    enabled: recording,
+                    ..RecordingPolicy::default()
+                },
             };
             known.insert(number, meeting.clone());
             meeting
@@ -126,6 +185,54 @@ impl Meetings {
 
     pub fn get(&self, number: &MeetingNumber) -> Option<Meeting> {
         self.known.lock().unwrap().get(number).cloned()
+    }
+
+    /// Every meeting, for the recordings list.
+    pub fn all(&self) -> Vec<Meeting> {
+        self.known.lock().unwrap().values().cloned().collect()
+    }
+
+    /// Changes a meeting's record and stores it.
+    pub fn update(
+        &self,
+        number: &MeetingNumber,
+        change: impl FnOnce(&mut Meeting),
+    ) -> Result<Meeting, ConferenceError> {
+        let meeting = {
+            let mut known = self.known.lock().unwrap();
+            let meeting = known
+                .get_mut(number)
+                .ok_or(ConferenceError::UnknownMeeting)?;
+            change(meeting);
+            meeting.clone()
+        };
+        let record = serde_json::to_vec(&meeting).expect("meeting serialises");
+        self.store.put_meeting(number.as_str(), &record)?;
+        Ok(meeting)
+    }
+
+    /// Deletes the archived events (the recording so far); the meeting record remembers
+    /// where they ended so the sequence never reuses a number.
+    pub fn delete_recording(&self, number: &MeetingNumber) -> Result<(), ConferenceError> {
+        let last = self.archive(number)?.last().map_or(0, |(seq, _)| *seq);
+        self.update(number, |m| {
+            m.recording.deleted_through = m.recording.deleted_through.max(last)
+        })?;
+        self.store.delete_events(number.as_str(), last)?;
+        Ok(())
+    }
+
+    /// Every archived event of a meeting, in `seq` order (the recording's source).
+    pub fn archive(&self, number: &MeetingNumber) -> Result<Vec<(u64, Vec<u8>)>, ConferenceError> {
+        let mut all = Vec::new();
+        loop {
+            let since = all.last().map_or(0, |(seq, _)| *seq);
+            let batch = self.store.events(number.as_str(), since, 4096)?;
+            if batch.is_empty() {
+                return Ok(all);
+            }
+            all.extend(batch);
+        }
     }
 
     pub fn set_presenter_addr(&self, number: &MeetingNumber, addr: IpAddr) {
@@ -151,7 +258,7 @@ mod tests {
     fn meetings_persist_and_keys_check() {
         let store = Arc::new(MemoryStore::default());
         let meetings = Meetings::open(store.clone()).unwrap();
-        let (m, key) = meetings.create("Review", true).unwrap();
+        let (m, key) = meetings.create("Review", true, true).unwrap();
         assert!(MeetingNumber::parse(m.number.as_str()).is_ok());
         assert!(m.host_key_matches(&key));
         assert!(!m.host_key_matches("k-wrong"));

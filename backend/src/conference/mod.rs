@@ -7,6 +7,7 @@
 pub mod focus;
 pub mod lan;
 pub mod meetings;
+pub mod recordings;
 pub mod tickets;
 
 use std::net::IpAddr;
@@ -37,6 +38,12 @@ pub enum ConferenceError {
     FocusUnavailable(String),
     #[error("invalid configuration: {0}")]
     Config(String),
+    #[error("this meeting is not recorded, or its recording was deleted")]
+    NotRecorded,
+    #[error("this recording is not shared with you; ask its owner for the link")]
+    NoAccess,
+    #[error("building the recording: {0}")]
+    Recording(String),
     #[error("corrupt meeting record {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -169,14 +176,19 @@ impl Conference {
         })
     }
 
-    pub fn create(&self, title: &str, audio: bool) -> Result<(Meeting, String), ConferenceError> {
+    pub fn create(
+        &self,
+        title: &str,
+        audio: bool,
+        recording: bool,
+    ) -> Result<(Meeting, String), ConferenceError> {
         let title = title.trim();
         if title.chars().count() > 200 {
             return Err(ConferenceError::BadRequest(
                 "title: at most 200 characters".into(),
             ));
         }
-        self.meetings.create(title, audio)
+        self.meetings.create(title, audio, recording)
     }
 
     pub fn meeting(&self, number: &str) -> Result<Meeting, ConferenceError> {

@@ -23,6 +23,8 @@ impl ResponseError for ConferenceError {
             ConferenceError::BadHostKey => StatusCode::FORBIDDEN,
             ConferenceError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ConferenceError::AudioOff => StatusCode::CONFLICT,
+            ConferenceError::NotRecorded => StatusCode::NOT_FOUND,
+            ConferenceError::NoAccess => StatusCode::FORBIDDEN,
             ConferenceError::FocusUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -34,6 +36,8 @@ impl ResponseError for ConferenceError {
             ConferenceError::BadHostKey => "bad_host_key",
             ConferenceError::BadRequest(_) => "bad_request",
             ConferenceError::AudioOff => "audio_off",
+            ConferenceError::NotRecorded => "not_recorded",
+            ConferenceError::NoAccess => "no_access",
             ConferenceError::FocusUnavailable(_) => "focus_unavailable",
             _ => "internal",
         };
@@ -51,6 +55,8 @@ struct CreateBody {
     title: String,
     /// Audio is on unless the creator turns it off.
     audio: Option<bool>,
+    /// Recorded unless the creator turns it off.
+    recording: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -68,7 +74,11 @@ async fn create(
     body: Option<web::Json<CreateBody>>,
 ) -> Result<HttpResponse, ConferenceError> {
     let body = body.map(|b| b.into_inner()).unwrap_or_default();
-    let (meeting, key) = conf.create(&body.title, body.audio.unwrap_or(true))?;
+    let (meeting, key) = conf.create(
+        &body.title,
+        body.audio.unwrap_or(true),
+        body.recording.unwrap_or(true),
+    )?;
     let url = format!("/m/{}", meeting.number);
     Ok(HttpResponse::Created().json(Created {
         number: meeting.number.to_string(),

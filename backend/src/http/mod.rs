@@ -16,6 +16,8 @@ use crate::xmpp::{websocket, Xmpp};
 mod documents;
 mod meetings;
 mod pages;
+mod recording_admin;
+mod recordings;
 
 struct Status {
     tera: Tera,
@@ -50,6 +52,8 @@ pub fn server(
             .app_data(conference.clone())
             .configure(documents::routes)
             .configure(meetings::routes)
+            .configure(recordings::routes)
+            .configure(recording_admin::routes)
             .configure(pages::routes)
             .route("/status", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))

@@ -1,5 +1,6 @@
 //! The browser client's pages: `GET /` (home: create a meeting, join one), `GET /m/{number}`
-//! (the meeting: attendee view, presenter view when `?key=` carries the host key), and the
+//! (the meeting: attendee view, presenter view when `?key=` carries the host key),
+//! `GET /recordings` (the recordings list), and the
 //! client's static files (`web/js`, `web/css`, `web/vendor`) under `/web/`.
 //!
 //! The pages are tera templates embedded in the binary; everything live happens in the ES
@@ -42,11 +43,13 @@ pub fn routes_with_dir(cfg: &mut web::ServiceConfig, dir: PathBuf) {
         ("base.html", include_str!("templates/base.html")),
         ("home.html", include_str!("templates/home.html")),
         ("meeting.html", include_str!("templates/meeting.html")),
+        ("recordings.html", include_str!("templates/recordings.html")),
     ])
     .expect("the embedded templates parse");
     cfg.app_data(web::Data::new(Pages { tera }))
         .route("/", web::get().to(home))
         .route("/m/{number}", web::get().to(meeting))
+        .route("/recordings", web::get().to(recordings))
         .service(
             Files::new("/web", dir)
                 .path_filter(|path, _| {
@@ -74,6 +77,10 @@ async fn meeting(pages: web::Data<Pages>, number: web::Path<String>) -> HttpResp
     let mut ctx = Context::new();
     ctx.insert("number", &number);
     render(&pages, "meeting.html", &ctx)
+}
+
+async fn recordings(pages: web::Data<Pages>) -> HttpResponse {
+    render(&pages, "recordings.html", &Context::new())
 }
 
 fn render(pages: &Pages, name: &str, ctx: &Context) -> HttpResponse {

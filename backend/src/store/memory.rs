@@ -81,6 +81,12 @@ impl MeetingStore for MemoryStore {
         Ok(())
     }
 
+    fn delete_events(&self, number: &str, through: u64) -> Result<(), StoreError> {
+        let mut events = self.events.lock().unwrap();
+        events.retain(|k, _| !(event_key(number, 0)..=event_key(number, through)).contains(k));
+        Ok(())
+    }
+
     fn events(
         &self,
         number: &str,

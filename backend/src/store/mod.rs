@@ -64,6 +64,8 @@ pub trait MeetingStore: Send + Sync {
     fn append_event(&self, number: &str, seq: u64, record: &[u8]) -> Result<(), StoreError>;
     /// Makes every appended event durable.
     fn sync_events(&self) -> Result<(), StoreError>;
+    /// Deletes a meeting's events with `seq <= through`.
+    fn delete_events(&self, number: &str, through: u64) -> Result<(), StoreError>;
     /// Events with `seq > since`, at most `max`, in order.
     fn events(
         &self,

@@ -128,6 +128,15 @@ impl MeetingStore for SledStore {
         self.flush()
     }
 
+    fn delete_events(&self, number: &str, through: u64) -> Result<(), StoreError> {
+        let range = event_key(number, 0)..=event_key(number, through);
+        for kv in self.events.range(range) {
+            let (k, _) = kv.map_err(db_err)?;
+            self.events.remove(k).map_err(db_err)?;
+        }
+        self.flush()
+    }
+
     fn events(
         &self,
         number: &str,

@@ -28,9 +28,11 @@ export const NS = 'urn:lectern:sync:1';
  *     y: number, text: string }} TextPayload
  * @typedef {{ type: 'erase', page: number, ids: string[] }} ErasePayload
  * @typedef {{ type: 'clear' | 'undo' | 'redo', page: number }} PageActionPayload
+ * @typedef {{ type: 'audio', codec: string, rate: number, channels: number, ms: number,
+ *     source: string | null, frames: Uint8Array[] }} AudioPayload Opus packets, decoded from base64
  * @typedef {DocumentPayload | PagePayload | ViewportPayload | PointerPayload | PresenterPayload |
  *     StrokeBeginPayload | StrokeExtendPayload | StrokeEndPayload | ShapePayload | TextPayload |
- *     ErasePayload | PageActionPayload} Payload
+ *     ErasePayload | PageActionPayload | AudioPayload} Payload
  * @typedef {{ seq?: number, t: number, meeting?: string, payload: Payload | null,
  *     error?: ProtocolError }} SyncEvent `payload` is null (and `error` set) when the envelope was
  *     readable but its payload was not: the event still takes its seq.
@@ -66,6 +68,8 @@ export const LIMITS = Object.freeze({
     strokePoints: 20000,
     undoDepth: 100,
     nameBytes: 1023,
+    audioFrames: 10,
+    opusPacket: 1275,
 });
 
 // ---- values -----------------------------------------------------------------------------------
@@ -290,6 +294,52 @@ function pointsOf(el) {
     return points;
 }
 
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * Standard base64 with padding, as Rust's `STANDARD` engine reads it: canonical (unused
+ * trailing bits zero), nothing else. Throws on anything else. @param {string} word
+ */
+export function fromBase64(word) {
+    if (word === '' || !BASE64.test(word)) throw invalid('frames', 'not base64');
+    const pad = word.endsWith('==') ? 2 : word.endsWith('=') ? 1 : 0;
+    const tail = B64.indexOf(word[word.length - pad - 1]);
+    if ((pad === 2 && (tail & 15) !== 0) || (pad === 1 && (tail & 3) !== 0)) throw invalid('frames', 'not base64');
+    const bin = atob(word);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+}
+
+/** @param {Uint8Array} bytes */
+export function toBase64(bytes) {
+    let bin = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(bin);
+}
+
+/** @param {Element} el @param {ReturnType<typeof reader>} r @returns {AudioPayload} */
+function readAudio(el, r) {
+    const codec = r.keyword('codec', ['opus']);
+    const [rate, channels, ms] = [r.int('rate'), r.int('channels'), r.int('ms')];
+    const source = r.raw('source') === null ? null : r.keyword('source', ['mic', 'file']);
+    /** @type {Uint8Array[]} */
+    const frames = [];
+    for (const word of ownText(el).split(XML_SPACE)) {
+        if (word === '') continue;
+        if (frames.length === LIMITS.audioFrames) throw tooLarge('frames');
+        if (word.length > Math.ceil(LIMITS.opusPacket / 3) * 4) throw tooLarge('frame');
+        frames.push(fromBase64(word));
+    }
+    if (![8000, 12000, 16000, 24000, 48000].includes(rate)) throw invalid('rate', 'not one of 8000, 12000, 16000, 24000, 48000');
+    if (channels < 1 || channels > 2) throw invalid('channels', 'not 1 or 2');
+    if (![10, 20, 40, 60].includes(ms)) throw invalid('ms', 'not one of 10, 20, 40, 60');
+    if (frames.length === 0) throw invalid('frames', 'at least one frame is needed');
+    if (frames.some((f) => f.length > LIMITS.opusPacket)) throw tooLarge('frame');
+    return { type: 'audio', codec, rate, channels, ms, source, frames };
+}
+
 /** Payload readers by element name; each refuses what the Rust type refuses. */
 const READERS = {
     document: readDocument,
@@ -361,9 +411,10 @@ const READERS = {
     undo: (el, r) => ({ type: 'undo', page: r.page('page') }),
     /** @returns {PageActionPayload} */
     redo: (el, r) => ({ type: 'redo', page: r.page('page') }),
+    audio: readAudio,
 };
 
-const TEXTUAL = new Set(['stroke-begin', 'stroke-extend', 'text']);
+const TEXTUAL = new Set(['stroke-begin', 'stroke-extend', 'text', 'audio']);
 
 /** One payload element → a payload object (throws {@link ProtocolError}). @param {Element} el @returns {Payload} */
 export function parsePayload(el) {
@@ -455,6 +506,10 @@ export function payloadNode(p) {
             return { name, attrs: strings({ id: p.id, page: p.page, color: p.color, size: F(p.size), x: F(p.x), y: F(p.y) }), text: p.text };
         case 'erase':
             return { name, attrs: strings({ page: p.page, ids: p.ids.join(' ') }) };
+        case 'audio': {
+            const attrs = strings({ codec: p.codec, rate: p.rate, channels: p.channels, ms: p.ms, source: p.source });
+            return { name, attrs, text: p.frames.map(toBase64).join(' ') };
+        }
         default:
             return { name, attrs: strings({ page: p.page }) };
     }

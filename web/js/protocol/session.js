@@ -11,7 +11,7 @@
 //   status      {status: 'connecting'|'syncing'|'online'|'reconnecting'|'closed'|'failed', reason?}
 //   state       {state}            after every applied event, snapshot or catch-up
 //   event       {event}            each sequenced event as it is applied
-//   hello       {role, lan}
+//   hello       {role, lan, audio}   audio: whether the meeting carries voice (null: not said)
 //   roster      {participants}
 //   chat        {nick, body, self, delayed, stamp}
 //   preload     {document, url}    the focus asks for the whole-document package
@@ -81,6 +81,9 @@ export function child(el, ns, name) {
     return null;
 }
 
+/** @param {any} ev a SyncEvent */
+const isAudio = (ev) => ev?.payload?.type === 'audio';
+
 /** @param {Element} el */
 function hasLecternPayload(el) {
     return Array.from(el.children).some((n) => n.namespaceURI === NS);
@@ -107,6 +110,15 @@ export class Session extends EventTarget {
         this.nick = this.info.nick;
         this.role = this.info.role;
         this.lan = !!this.info.lan;
+        /** @type {boolean | null} whether the meeting carries voice (the hello answer's `audio`) */
+        this.audio = null;
+        /**
+         * Where audio batches go as soon as they are in `seq` order (live) or fetched by a
+         * catch-up (`recovered`): the voice player schedules their samples itself, ahead of the
+         * playout clock that applies (and, for audio, merely counts) events.
+         * @type {((event: SyncEvent, how: { recovered: boolean }) => void) | null}
+         */
+        this.audioSink = null;
         this.status = 'closed';
         /** Highest seq received in order (applied or queued for playout). */
         this.lastSeq = 0;
@@ -132,7 +144,9 @@ export class Session extends EventTarget {
         this.lastChatStamp = null;
         this.seenChat = new Set();
         /** @type {PlayoutClock<SyncEvent>} */
-        this.clock = new PlayoutClock((ev) => this.applyEvent(ev), { delay: options.delay ?? 0 });
+        this.clock = /** @type {PlayoutClock<SyncEvent>} */ (
+            new PlayoutClock((/** @type {SyncEvent} */ ev) => this.applyEvent(ev), { delay: options.delay ?? 0, instant: isAudio })
+        );
         this.entered = false;
         /** @type {string | null} */
         this.pendingNick = null;
@@ -206,16 +220,45 @@ export class Session extends EventTarget {
      * @param {Record<string, string | number | boolean | undefined | null>} attrs
      * @param {string} [text]
      * @param {{ name: string, attrs: Record<string, string | number> }[]} [children]
+     * @param {{ t?: number }} [options] `t`: the presenter-clock time to stamp instead of now
+     *     (e.g. the moment in the voice a page turn belongs to)
      * @returns {string} the message id
      */
-    request(name, attrs, text, children) {
+    request(name, attrs, text, children, options = {}) {
+        const el = this.requestElement(name, attrs, text, children, options.t ?? this.clock.presenterNow());
+        if (this.conn && this.status === 'online') this.conn.send(el);
+        else if (this.outbox.length < MAX_OUTBOX) this.outbox.push(el);
+        return el.getAttribute('id') ?? '';
+    }
+
+    /**
+     * Sends one batch of voice frames (see protocol/README.md, `audio`), stamped `t`: the
+     * presenter-clock time of its first sample. Never queued: audio is only worth its time, so
+     * offline it is dropped (returns false).
+     * @param {number} t
+     * @param {{ codec: string, rate: number, channels: number, ms: number }} params
+     * @param {string[]} frames base64 Opus packets
+     */
+    sendAudio(t, params, frames) {
+        if (!this.conn || this.status !== 'online' || frames.length === 0) return false;
+        this.conn.send(this.requestElement('audio', params, frames.join(' '), undefined, t));
+        return true;
+    }
+
+    /**
+     * @param {string} name @param {Record<string, string | number | boolean | undefined | null>} attrs
+     * @param {string | undefined} text @param {{ name: string, attrs: Record<string, string | number> }[] | undefined} children
+     * @param {number} t
+     * @returns {Element}
+     */
+    requestElement(name, attrs, text, children, t) {
         const id = this.nextId('p');
         const clean = /** @type {Record<string, string>} */ ({});
         for (const [k, v] of Object.entries(attrs)) {
             if (v !== undefined && v !== null) clean[k] = String(v);
         }
         const b = $msg({ to: this.info.focus, type: 'chat', id })
-            .c('event', { xmlns: NS, meeting: this.info.number, t: String(this.clock.presenterNow()) })
+            .c('event', { xmlns: NS, meeting: this.info.number, t: String(Math.max(0, Math.round(t))) })
             .c(name, clean);
         if (text !== undefined && text !== '') b.t(text);
         for (const c of children ?? []) {
@@ -225,10 +268,7 @@ export class Session extends EventTarget {
             b.c(c.name, a).up();
         }
         b.up().up().c('store', { xmlns: NS_HINTS });
-        const el = b.tree();
-        if (this.conn && this.status === 'online') this.conn.send(el);
-        else if (this.outbox.length < MAX_OUTBOX) this.outbox.push(el);
-        return id;
+        return b.tree();
     }
 
     /** Asks the focus to make `nick` the presenter. */
@@ -501,8 +541,10 @@ export class Session extends EventTarget {
             if (h) {
                 this.role = h.getAttribute('role') ?? this.role;
                 this.lan = h.getAttribute('lan') === 'true';
+                const audio = h.getAttribute('audio');
+                this.audio = audio === null ? null : audio === 'true' || audio === '1';
             }
-            this.emit('hello', { role: this.role, lan: this.lan });
+            this.emit('hello', { role: this.role, lan: this.lan, audio: this.audio });
             if (again && this.lastSeq > 0) {
                 await this.catchUp(gen);
             } else {
@@ -596,8 +638,9 @@ export class Session extends EventTarget {
                 if (gen !== this.generation) return;
                 const list = child(res, NS, 'events');
                 if (!list) throw new Error('the catch-up result has no <events/>');
-                // everything received live before now is older than what we fetch
-                this.clock.flush();
+                // Everything received live before now is older than what we fetch, so fetched
+                // events queue behind it; those whose time has passed apply at once, the rest
+                // (a gap filled quickly while the voice plays) when the playout clock is there.
                 const before = this.lastSeq;
                 for (const el of Array.from(list.children)) {
                     if (el.localName !== 'event') continue;
@@ -605,8 +648,8 @@ export class Session extends EventTarget {
                     if (!ev || ev.seq <= this.lastSeq) continue;
                     if (ev.seq !== this.lastSeq + 1) throw new Error(`catch-up skipped from ${this.lastSeq} to ${ev.seq}`);
                     this.lastSeq = ev.seq;
-                    this.clock.observe(ev.t);
-                    this.applyEvent(ev);
+                    if (isAudio(ev)) this.toAudioSink(ev, true);
+                    this.clock.push(ev);
                 }
                 if (list.getAttribute('complete') !== 'false' || this.lastSeq === before) break;
             }
@@ -622,6 +665,7 @@ export class Session extends EventTarget {
             if (!next) break;
             this.pending.delete(next.seq);
             this.lastSeq = next.seq;
+            if (isAudio(next)) this.toAudioSink(next, false);
             this.clock.push(next);
         }
         for (const seq of Array.from(this.pending.keys())) if (seq <= this.lastSeq) this.pending.delete(seq);
@@ -635,12 +679,22 @@ export class Session extends EventTarget {
         }
     }
 
+    /** Hands an audio batch to the voice player; its troubles never stop the events. */
+    toAudioSink(ev, recovered) {
+        try {
+            this.audioSink?.(ev, { recovered });
+        } catch (e) {
+            console.warn('lectern session: the voice player failed:', e);
+        }
+    }
+
     /** @param {SyncEvent} ev */
     applyEvent(ev) {
         this.state = this.sync.apply(this.state, ev);
         this.stats.events += 1;
         this.emit('event', { event: ev });
-        this.emit('state', { state: this.state });
+        // audio takes its seq but never changes what the state shows
+        if (!isAudio(ev)) this.emit('state', { state: this.state });
     }
 
     // ---- messages ---------------------------------------------------------------------------
@@ -696,6 +750,7 @@ export class Session extends EventTarget {
         const ev = this.sync.decodeEvent(evEl);
         if (!ev || !Number.isInteger(ev.seq)) return;
         if (ev.seq <= this.lastSeq) return; // already have it
+        ev.arrival = performance.now(); // the voice player measures its jitter from this
         this.pending.set(ev.seq, ev);
         if (!this.synced) return; // applied after the snapshot / catch-up
         this.drainPending(this.generation);

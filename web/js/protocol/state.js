@@ -138,6 +138,7 @@ export function checkPayload(state, p) {
     switch (p.type) {
         case 'document':
         case 'presenter':
+        case 'audio':
             return;
         case 'viewport':
             current();
@@ -180,6 +181,8 @@ function mutate(state, p) {
         state.pointer = null;
     };
     switch (p.type) {
+        case 'audio':
+            return; // audio takes its seq and nothing else
         case 'document':
             state.document = { id: p.id, pages: p.pages, base: p.base, title: p.title, hashes: [...p.hashes], sizes: p.sizes.map(([w, h]) => [w, h]) };
             return turnTo(1);

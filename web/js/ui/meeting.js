@@ -1,8 +1,9 @@
 // The meeting page (`/m/{number}`): one page for presenter and attendees. Who presents is part
 // of the synchronised state, so the view switches when the presenter hands over.
 //
-// Test hooks: `window.lectern` has read-only getters only (`state()`, `view()`); nothing there
-// changes what the client does.
+// Test hooks: `window.lectern` has read-only getters only (`state()`, `view()`, `voice()`);
+// nothing there changes what the client does. The voice tests' controls (`window.lecternTest`)
+// exist only when localStorage['lectern.test'] is '1' (ui/voice.js).
 
 import { Session } from '../protocol/session.js';
 import { sync } from '../protocol/sync.js';
@@ -12,6 +13,7 @@ import { byId, h, showError, toast } from './dom.js';
 import { PageImages } from './pages.js';
 import { Stage, WHOLE_PAGE, clampViewport, zoomAround } from './stage.js';
 import { Tools, TOOLS } from './tools.js';
+import { VoiceUI } from './voice.js';
 
 /**
  * @typedef {import('./ink.js').Item} Item
@@ -36,6 +38,8 @@ const stage = new Stage({
 
 /** @type {Session | null} */
 let session = null;
+/** @type {VoiceUI | null} */
+let voice = null;
 /** Local view state (not synchronised). */
 const view = {
     following: true,
@@ -659,6 +663,7 @@ function exposeHooks() {
             chatCount: view.chatCount,
             lan: session?.lan ?? false,
         }),
+        voice: () => voice?.view() ?? null,
     });
     Object.defineProperty(window, 'lectern', { value: hooks, writable: false, configurable: false });
 }
@@ -683,6 +688,11 @@ async function main() {
     const { name, info } = await joinAs();
     const s = new Session({ join: info, rejoin: () => joinMeeting(number, name, hostKey), sync });
     session = s;
+    voice = new VoiceUI({ session: s, bar: /** @type {HTMLElement} */ (document.querySelector('.top-bar')) });
+    if (localStorage.getItem('lectern.test') === '1') {
+        // controls for the voice tests and benchmark; never present outside test mode
+        Object.defineProperty(window, 'lecternTest', { value: Object.freeze({ voice: voice.testControls() }) });
+    }
     s.addEventListener('status', (/** @type {any} */ e) => {
         const el = byId('conn-status');
         el.dataset.state = e.detail.status;

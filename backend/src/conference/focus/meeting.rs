@@ -9,6 +9,7 @@ use minidom::Element;
 use tokio::sync::oneshot;
 use tokio_xmpp::jid::{BareJid, Jid};
 
+use super::floor::Floor;
 use super::stanzas::{self, n};
 use super::sync::{Reject, Request, Sync};
 use super::Shared;
@@ -41,9 +42,10 @@ enum Phase {
 const RATE: u64 = 120;
 const BURST: u64 = 400;
 /// Audio batches per second on average and in a burst: its own budget, so a burst of ink
-/// never cuts the voice (the web client sends ~17 a second).
-const AUDIO_RATE: u64 = 50;
-const AUDIO_BURST: u64 = 100;
+/// never cuts the voice (the web client sends ~17 a second per speaker, so this carries the
+/// presenter and a few others with the floor).
+const AUDIO_RATE: u64 = 100;
+const AUDIO_BURST: u64 = 200;
 /// Most events one catch-up answer carries.
 const MAX_CATCH_UP: usize = 500;
 
@@ -62,6 +64,7 @@ pub struct MeetingFocus {
     lan: HashSet<Jid>,
     rate: RateLimiter,
     audio_rate: RateLimiter,
+    floor: Floor,
 }
 
 impl MeetingFocus {
@@ -71,8 +74,9 @@ impl MeetingFocus {
         room: BareJid,
         store: &dyn MeetingStore,
     ) -> Result<Self, ConferenceError> {
-        let mut sync = Sync::default();
-        let mut seq = 0;
+        // A deleted recording took its events, not its numbers: the sequence goes on.
+        let mut seq = meeting.recording.deleted_through;
+        let mut sync = Sync::starting_after(seq);
         loop {
             let batch = store.events(meeting.number.as_str(), seq, 1000)?;
             if batch.is_empty() {
@@ -99,6 +103,7 @@ impl MeetingFocus {
             lan: HashSet::new(),
             rate: RateLimiter::new(RATE, BURST),
             audio_rate: RateLimiter::new(AUDIO_RATE, AUDIO_BURST),
+            floor: Floor::default(),
         })
     }
 
@@ -176,6 +181,7 @@ impl MeetingFocus {
         }
         if unavailable {
             self.occupants.remove(&nick);
+            self.floor.set(&nick, false);
             return Vec::new();
         }
         let real = stanzas::real_jid(el);
@@ -248,13 +254,16 @@ impl MeetingFocus {
             .nick_of(from)
             .ok_or_else(|| Reject::Forbidden("you are not in this meeting's room".into()))?
             .to_string();
-        if self.presenter.as_deref() != Some(sender.as_str()) {
+        let presenting = self.presenter.as_deref() == Some(sender.as_str());
+        let speaking = event.get_child("audio", NS).is_some() && self.floor.may_speak(&sender);
+        if !presenting && !speaking {
             return Err(Reject::Forbidden("only the presenter may send this".into()));
         }
         let mut request = Request::parse(event)?;
         if request.is_audio() {
             self.audio_allowed()?;
             take_token(&mut self.audio_rate)?;
+            request.set_speaker(&sender);
         } else {
             take_token(&mut self.rate)?;
         }
@@ -294,8 +303,18 @@ impl MeetingFocus {
             .map_err(|e| Reject::Internal(format!("archive: {e}")))?;
         self.seq = seq;
         self.sync.apply(&event);
+        let mut outs = vec![Out::Send(stanzas::groupchat(&self.room, element))];
+        if matches!(event.payload, Payload::Presenter(_)) {
+            // A new presenter decides afresh who else may speak.
+            let revoked = self.floor.clear();
+            outs.extend(
+                revoked
+                    .iter()
+                    .filter_map(|nick| self.floor_notice(nick, false)),
+            );
+        }
         self.presenter = self.sync.presenter();
-        Ok(vec![Out::Send(stanzas::groupchat(&self.room, element))])
+        Ok(outs)
     }
 
     /// A focus-originated event (presenter change), stamped with the presenter clock's
@@ -363,6 +382,44 @@ impl MeetingFocus {
         vec![Out::Send(stanzas::direct(&presenter, notice))]
     }
 
+    /// The presenter gives (`speak='true'`) or takes the floor; the speaker is told directly.
+    fn give_floor(
+        &mut self,
+        query: &Element,
+        from: &Jid,
+    ) -> Result<(Option<Element>, Vec<Out>), Reject> {
+        if self.nick_of(from).is_none() || self.nick_of(from) != self.presenter.as_deref() {
+            return Err(Reject::Forbidden(
+                "only the presenter gives the floor".into(),
+            ));
+        }
+        self.audio_allowed()?;
+        let nick = query
+            .attr("nick")
+            .filter(|nick| self.occupants.contains_key(*nick))
+            .ok_or_else(|| Reject::BadRequest("nick: not in the room".into()))?
+            .to_string();
+        let speak = match query.attr("speak") {
+            Some("true") | Some("1") => true,
+            Some("false") | Some("0") => false,
+            _ => return Err(Reject::BadRequest("speak: true or false".into())),
+        };
+        let mut outs = Vec::new();
+        if self.floor.set(&nick, speak) {
+            outs.extend(self.floor_notice(&nick, speak));
+        }
+        Ok((None, outs))
+    }
+
+    fn floor_notice(&self, nick: &str, speak: bool) -> Option<Out> {
+        let jid = self.occupants.get(nick)?.as_ref()?;
+        let notice = Element::builder("floor", NS)
+            .attr(n("meeting"), self.meeting.number.as_str())
+            .attr(n("speak"), speak.to_string())
+            .build();
+        Some(Out::Send(stanzas::direct(jid, notice)))
+    }
+
     fn presenter_jid(&self) -> Option<Jid> {
         self.occupants.get(self.presenter.as_deref()?)?.clone()
     }
@@ -387,6 +444,7 @@ impl MeetingFocus {
             (Some("get"), "events") => self
                 .in_room(from)
                 .and_then(|()| self.events(payload, shared)),
+            (Some("set"), "floor") => self.give_floor(payload, from),
             _ => Err(Reject::BadRequest(format!(
                 "unknown query {}",
                 payload.name()
@@ -489,6 +547,12 @@ impl MeetingFocus {
             )
             .attr(n("lan"), ticket.lan.to_string())
             .attr(n("audio"), self.meeting.audio.to_string())
+            .attr(
+                n("floor"),
+                self.nick_of(from)
+                    .is_some_and(|nick| self.floor.may_speak(nick))
+                    .to_string(),
+            )
             .build();
         Ok((Some(answer), outs))
     }

@@ -4,6 +4,7 @@
 //! stanzas between the client stream and it.
 
 mod connector;
+mod floor;
 mod link;
 mod meeting;
 mod stanzas;

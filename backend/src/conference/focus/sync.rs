@@ -85,6 +85,13 @@ impl Request {
         matches!(self.event.payload, Payload::Audio(_))
     }
 
+    /// Tags audio with whose voice it is; the sender's own claim is never trusted.
+    pub fn set_speaker(&mut self, nick: &str) {
+        if let Payload::Audio(audio) = &mut self.event.payload {
+            audio.speaker = Some(nick.to_string());
+        }
+    }
+
     pub fn presenter_nick(&self) -> Option<&str> {
         match &self.event.payload {
             Payload::Presenter(p) => Some(p.nick.as_str()),
@@ -146,6 +153,13 @@ pub struct Sync {
 }
 
 impl Sync {
+    /// An empty state whose next event is `seq + 1`.
+    pub fn starting_after(seq: u64) -> Self {
+        let mut sync = Self::default();
+        sync.state.seq = seq;
+        sync
+    }
+
     /// Applies an archived event (at start-up, rebuilding from the archive). Its `seq` must
     /// follow on; a payload the state ignores still consumes it, as for every receiver.
     pub fn replay(&mut self, record: &[u8]) -> Result<(), Reject> {

@@ -55,7 +55,7 @@ fn fixture_with_audio(label: &str, audio: bool) -> Fixture {
     let _ = std::fs::remove_dir_all(&dir);
     let store: Arc<dyn MeetingStore> = Arc::new(MemoryStore::default());
     let meetings = Meetings::open(store.clone()).unwrap();
-    let (meeting, _) = meetings.create("Review", audio).unwrap();
+    let (meeting, _) = meetings.create("Review", audio, true).unwrap();
     let config = Config {
         office_workers: 0,
         ..Config::default()
@@ -237,7 +237,7 @@ fn audio_has_its_own_budget_so_ink_floods_do_not_cut_the_voice() {
     let voice = f.request("ann@localhost/web", AUDIO);
     assert!(voice[0].contains("type='groupchat'"), "{voice:?}");
     let mut audio_refused = 0;
-    for _ in 0..150 {
+    for _ in 0..300 {
         let out = f.request("ann@localhost/web", AUDIO);
         audio_refused += usize::from(out[0].contains("<policy-violation"));
     }
@@ -269,4 +269,86 @@ fn server_played_audio_is_a_focus_event_at_the_given_time() {
         "{outs:?}"
     );
     assert!(outs[0].contains("source='file'"), "{outs:?}");
+}
+
+fn give_floor(f: &mut Fixture, from: &str, nick: &str, speak: bool) -> Vec<String> {
+    let number = f.number.clone();
+    f.handle(&format!(
+        "<iq xmlns='jabber:client' type='set' id='fl' from='{from}'><floor xmlns='urn:lectern:sync:1' meeting='{number}' nick='{nick}' speak='{speak}'/></iq>"
+    ))
+}
+
+#[test]
+fn an_attendee_given_the_floor_speaks_on_the_same_path_and_only_speaks() {
+    let mut f = fixture("floor");
+    presenter_and_attendee(&mut f);
+    let refused = f.request("bob@localhost/web", AUDIO);
+    assert!(
+        refused[0].contains("<forbidden"),
+        "no floor yet: {refused:?}"
+    );
+    let not_yours = give_floor(&mut f, "bob@localhost/web", "Bob", true);
+    assert!(not_yours[0].contains("<forbidden"), "{not_yours:?}");
+
+    let given = give_floor(&mut f, "ann@localhost/web", "Bob", true);
+    assert!(given[0].contains("type='result'"), "{given:?}");
+    assert!(
+        given[1].contains("to='bob@localhost/web'") && given[1].contains("speak='true'"),
+        "Bob is told: {given:?}"
+    );
+    let claimed =
+        "<audio codec='opus' rate='48000' channels='1' ms='20' speaker='Ann'>+P/+</audio>";
+    let spoken = f.request("bob@localhost/web", claimed);
+    assert!(
+        spoken[0].contains("type='groupchat'") && spoken[0].contains("speaker='Bob'"),
+        "{spoken:?}"
+    );
+    let turn = f.request("bob@localhost/web", "<pointer hide='true'/>");
+    assert!(
+        turn[0].contains("<forbidden"),
+        "the floor is for voice only: {turn:?}"
+    );
+    let ann = f.request("ann@localhost/web", AUDIO);
+    assert!(ann[0].contains("speaker='Ann'"), "{ann:?}");
+
+    let taken = give_floor(&mut f, "ann@localhost/web", "Bob", false);
+    assert!(taken[1].contains("speak='false'"), "{taken:?}");
+    assert!(f.request("bob@localhost/web", AUDIO)[0].contains("<forbidden"));
+}
+
+#[test]
+fn the_floor_ends_with_a_presenter_change_or_when_the_speaker_leaves() {
+    let mut f = fixture("floor-ends");
+    presenter_and_attendee(&mut f);
+    f.occupant("Cem", "cem@localhost/web");
+    give_floor(&mut f, "ann@localhost/web", "Bob", true);
+    give_floor(&mut f, "ann@localhost/web", "Cem", true);
+    let room = f.room.clone();
+    f.handle(&format!(
+        "<presence xmlns='jabber:client' type='unavailable' from='{room}/Cem'/>"
+    ));
+    f.occupant("Cem", "cem@localhost/web");
+    assert!(
+        f.request("cem@localhost/web", AUDIO)[0].contains("<forbidden"),
+        "leaving ends it"
+    );
+    let handover = f.request("ann@localhost/web", "<presenter nick='Bob'/>");
+    assert!(
+        handover[0].contains("<presenter nick='Bob'/>"),
+        "{handover:?}"
+    );
+    assert!(
+        handover
+            .iter()
+            .any(|s| s.contains("to='bob@localhost/web'") && s.contains("speak='false'")),
+        "the old floor is revoked: {handover:?}"
+    );
+    assert!(
+        f.request("ann@localhost/web", AUDIO)[0].contains("<forbidden"),
+        "Ann no longer presents"
+    );
+    assert!(
+        f.request("bob@localhost/web", AUDIO)[0].contains("speaker='Bob'"),
+        "Bob presents now"
+    );
 }

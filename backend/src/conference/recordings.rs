@@ -1,0 +1,56 @@
+//! Who may see a meeting's recording, and the owner's changes to it.
+
+use super::meetings::{Meeting, MeetingNumber, RecordingAccess};
+use super::{Conference, ConferenceError};
+
+/// How the caller came to see a recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// Holds the host key: may change access and delete.
+    Owner,
+    /// Has the share link, or the recording is public.
+    Guest,
+}
+
+impl Conference {
+    /// Checks access to a recording: the host key always; the link token when shared by link
+    /// or publicly; nothing when public.
+    pub fn recording_access(
+        &self,
+        number: &str,
+        key: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<(Meeting, Viewer), ConferenceError> {
+        let meeting = self.meeting(number)?;
+        if !meeting.recording.enabled {
+            return Err(ConferenceError::NotRecorded);
+        }
+        if key.is_some_and(|k| meeting.host_key_matches(k)) {
+            return Ok((meeting, Viewer::Owner));
+        }
+        if key.is_some() {
+            return Err(ConferenceError::BadHostKey);
+        }
+        let by_link = token.is_some_and(|t| meeting.recording.token_matches(t));
+        match meeting.recording.access {
+            RecordingAccess::Public => Ok((meeting, Viewer::Guest)),
+            RecordingAccess::Link if by_link => Ok((meeting, Viewer::Guest)),
+            _ => Err(ConferenceError::NoAccess),
+        }
+    }
+
+    /// The owner's choice of who else may see the recording.
+    pub fn set_recording_access(
+        &self,
+        number: &MeetingNumber,
+        access: RecordingAccess,
+    ) -> Result<Meeting, ConferenceError> {
+        self.meetings
+            .update(number, |m| m.recording.access = access)
+    }
+
+    /// Deletes what was recorded so far; a meeting still running records on from here.
+    pub fn delete_recording(&self, number: &MeetingNumber) -> Result<(), ConferenceError> {
+        self.meetings.delete_recording(number)
+    }
+}
