@@ -6,6 +6,7 @@
 //! the pace; when the two drift apart by more than [`RESYNC_MS`] (the clock's delay changed,
 //! or the app stopped pulling) the cursor jumps back onto the clock. Frames whose time has
 //! passed are dropped instead of played late; a missing frame is concealed by libopus.
+//! Each speaker (the `speaker` the focus sets) has its own decoder; the voices are mixed.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -36,8 +37,8 @@ pub struct JitterStats {
     pub resyncs: u64,
 }
 
-/// Buffered frames plus the decoder state.
-pub struct JitterBuffer {
+/// One speaker's frames and decoder (Opus decoders keep state, so each voice has its own).
+struct Voice {
     frames: BTreeMap<i64, Vec<u8>>,
     frame_samples: i64,
     decoder: opus::Decoder,
@@ -47,6 +48,11 @@ pub struct JitterBuffer {
     real_end: Option<i64>,
     concealed_run: u32,
     cursor: Option<i64>,
+}
+
+/// Every speaker's voice, mixed on the one playout timeline.
+pub struct JitterBuffer {
+    voices: BTreeMap<String, Voice>,
     lateness: VecDeque<i64>,
     target_ms: i64,
     stats: JitterStats,
@@ -55,7 +61,7 @@ pub struct JitterBuffer {
 impl std::fmt::Debug for JitterBuffer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JitterBuffer")
-            .field("frames", &self.frames.len())
+            .field("voices", &self.voices.len())
             .field("target_ms", &self.target_ms)
             .field("stats", &self.stats)
             .finish()
@@ -63,17 +69,11 @@ impl std::fmt::Debug for JitterBuffer {
 }
 
 impl JitterBuffer {
-    /// An empty buffer with a 48 kHz mono decoder.
+    /// An empty buffer; fails if libopus cannot make a 48 kHz mono decoder.
     pub fn new() -> Result<Self, opus::Error> {
+        opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)?;
         Ok(JitterBuffer {
-            frames: BTreeMap::new(),
-            frame_samples: 20 * PER_MS,
-            decoder: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)?,
-            decoded: VecDeque::new(),
-            decoded_start: 0,
-            real_end: None,
-            concealed_run: 0,
-            cursor: None,
+            voices: BTreeMap::new(),
             lateness: VecDeque::new(),
             target_ms: 0,
             stats: JitterStats::default(),
@@ -106,28 +106,76 @@ impl JitterBuffer {
                 self.target_ms = target;
             }
         }
+        let speaker = audio.speaker.clone().unwrap_or_default();
+        let voice = match self.voices.entry(speaker) {
+            std::collections::btree_map::Entry::Occupied(v) => v.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => match Voice::new() {
+                Ok(voice) => v.insert(voice),
+                Err(_) => return,
+            },
+        };
+        voice.push(audio, t, &mut self.stats);
+    }
+
+    /// The next `n` samples at the cursor, every voice mixed. `presenter_now` is the
+    /// presenter time the playout clock presents now (`None` while it is unknown: silence).
+    pub fn pull(&mut self, n: usize, presenter_now: Option<i64>) -> Vec<i16> {
+        let Some(now) = presenter_now.map(|ms| ms * PER_MS) else {
+            return vec![0; n];
+        };
+        let mut mix = vec![0i32; n];
+        for voice in self.voices.values_mut() {
+            for (m, s) in mix.iter_mut().zip(voice.pull(n, now, &mut self.stats)) {
+                *m += i32::from(s);
+            }
+        }
+        mix.into_iter()
+            .map(|s| s.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16)
+            .collect()
+    }
+
+    /// The playout clock moved by `ms` (positive: the presented time jumped ahead); the
+    /// cursors move with it, so audio stays on the clock without waiting for a resync.
+    pub fn shift(&mut self, ms: i64) {
+        for voice in self.voices.values_mut() {
+            voice.cursor = voice.cursor.map(|c| c + ms * PER_MS);
+        }
+    }
+}
+
+impl Voice {
+    fn new() -> Result<Self, opus::Error> {
+        Ok(Voice {
+            frames: BTreeMap::new(),
+            frame_samples: 20 * PER_MS,
+            decoder: opus::Decoder::new(SAMPLE_RATE, opus::Channels::Mono)?,
+            decoded: VecDeque::new(),
+            decoded_start: 0,
+            real_end: None,
+            concealed_run: 0,
+            cursor: None,
+        })
+    }
+
+    fn push(&mut self, audio: &Audio, t: i64, stats: &mut JitterStats) {
         let samples = i64::from(audio.ms) * PER_MS;
         self.frame_samples = samples;
         for (i, frame) in audio.frames.0.iter().enumerate() {
             let start = (t + i as i64 * i64::from(audio.ms)) * PER_MS;
             if self.cursor.is_some_and(|c| start + samples <= c) {
-                self.stats.late += 1;
+                stats.late += 1;
                 continue;
             }
             self.frames.insert(start, frame.clone());
         }
     }
 
-    /// The next `n` samples at the cursor. `presenter_now` is the presenter time the playout
-    /// clock presents now (`None` while it is unknown: silence).
-    pub fn pull(&mut self, n: usize, presenter_now: Option<i64>) -> Vec<i16> {
-        let Some(now) = presenter_now.map(|ms| ms * PER_MS) else {
-            return vec![0; n];
-        };
+    /// `n` samples from the cursor; `now` is the clock's presenter time in samples.
+    fn pull(&mut self, n: usize, now: i64, stats: &mut JitterStats) -> Vec<i16> {
         let cursor = match self.cursor {
             Some(c) if (c - now).abs() <= RESYNC_MS * PER_MS => c,
             Some(_) => {
-                self.stats.resyncs += 1;
+                stats.resyncs += 1;
                 self.decoded.clear();
                 now
             }
@@ -158,10 +206,10 @@ impl JitterBuffer {
             match next {
                 Some(start) if start <= c => {
                     let packet = self.frames.remove(&start).expect("present");
-                    self.decode(start, &packet);
+                    self.decode(start, &packet, stats);
                 }
-                Some(start) if self.real_end == Some(c) => self.conceal(c, start - c),
-                None if self.real_end == Some(c) => self.conceal(c, self.frame_samples),
+                Some(start) if self.real_end == Some(c) => self.conceal(c, start - c, stats),
+                None if self.real_end == Some(c) => self.conceal(c, self.frame_samples, stats),
                 Some(start) => self.silence(&mut out, (start - c).min(want as i64)),
                 None => self.silence(&mut out, want as i64),
             }
@@ -169,18 +217,12 @@ impl JitterBuffer {
         out
     }
 
-    /// The playout clock moved by `ms` (positive: the presented time jumped ahead); the
-    /// cursor moves with it, so audio stays on the clock without waiting for a resync.
-    pub fn shift(&mut self, ms: i64) {
-        self.cursor = self.cursor.map(|c| c + ms * PER_MS);
-    }
-
-    fn decode(&mut self, start: i64, packet: &[u8]) {
+    fn decode(&mut self, start: i64, packet: &[u8], stats: &mut JitterStats) {
         let mut pcm = vec![0i16; 120 * PER_MS as usize];
         match self.decoder.decode(packet, &mut pcm, false) {
             Ok(got) => {
                 pcm.truncate(got);
-                self.stats.played += 1;
+                stats.played += 1;
                 self.concealed_run = 0;
                 self.real_end = Some(start + got as i64);
             }
@@ -195,7 +237,7 @@ impl JitterBuffer {
     }
 
     /// libopus packet-loss concealment for the frame that should have been at `at`.
-    fn conceal(&mut self, at: i64, room: i64) {
+    fn conceal(&mut self, at: i64, room: i64, stats: &mut JitterStats) {
         if self.concealed_run >= MAX_CONCEALED || room <= 0 {
             self.real_end = None;
             return;
@@ -207,7 +249,7 @@ impl JitterBuffer {
         if self.decoder.decode(&[], &mut pcm, false).is_err() {
             pcm.fill(0);
         }
-        self.stats.concealed += 1;
+        stats.concealed += 1;
         self.concealed_run += 1;
         self.real_end = Some(at + pcm.len() as i64);
         self.decoded = pcm.into();
@@ -268,8 +310,37 @@ mod tests {
     }
 
     #[test]
-    fn silence_without_a_clock_and_a_resync_when_far_off() {
+    fn two_speakers_at_the_same_time_are_both_heard() {
+        let mut enc =
+            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+        let mut bob_enc =
+            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
         let mut jb = JitterBuffer::new().unwrap();
+        let alice = Audio::opus(tone(&mut enc, 0, 3), 20, AudioSource::Mic);
+        let mut bob = Audio::opus(tone(&mut bob_enc, 0, 3), 20, AudioSource::Mic);
+        bob.speaker = Some("bob".into());
+        jb.push(&alice, 0, Some(0));
+        jb.push(&bob, 0, Some(0));
+        let mixed = jb.pull(2880, Some(0));
+        assert_eq!(
+            jb.stats().played,
+            6,
+            "each voice decoded with its own decoder"
+        );
+        let peak = mixed.iter().map(|s| s.unsigned_abs()).max().unwrap();
+        assert!(peak > 12000, "the two tones add up: peak {peak}");
+    }
+
+    #[test]
+    fn silence_without_a_clock_and_a_resync_when_far_off() {
+        let mut enc =
+            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Voip).unwrap();
+        let mut jb = JitterBuffer::new().unwrap();
+        jb.push(
+            &Audio::opus(tone(&mut enc, 0, 1), 20, AudioSource::Mic),
+            0,
+            None,
+        );
         assert!(jb.pull(100, None).iter().all(|&s| s == 0));
         jb.pull(480, Some(0));
         jb.pull(480, Some(500));
