@@ -23,6 +23,7 @@ mod join;
 mod meeting;
 mod sequencer;
 mod session;
+mod shared;
 mod stanzas;
 mod tls;
 

@@ -148,7 +148,7 @@ impl MeetingCore {
     /// Applies the next event if it is due at engine time `now` (events leave strictly in
     /// `seq` order).
     pub fn release_next(&mut self, now: i64) -> Option<Presented> {
-        if !self.next_due().is_some_and(|due| due <= now) {
+        if self.next_due().is_none_or(|due| due > now) {
             return None;
         }
         let (t, element) = self.queue.pop_front()?;

@@ -2,8 +2,8 @@
 //! enter the room, say hello, load the snapshot once, catch up by `seq` after every gap or
 //! reconnect, and present events when the playout clock says so.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use lectern_protocol::{from_element, Snapshot, NS};
@@ -16,14 +16,12 @@ use tokio_xmpp::parsers::presence::{Presence, Type as PresenceType};
 use tokio_xmpp::xmlstream::Timeouts;
 use tokio_xmpp::{Client, Event, Stanza};
 
-use crate::api::{AttendeeConfig, AttendeeListener, AttendeeStats, Change};
-use crate::cache::PageCache;
-use crate::clock::EngineClock;
+use crate::api::{AttendeeConfig, Change};
 use crate::connector::Connector;
 use crate::error::BridgeError;
 use crate::http::Http;
 use crate::join::{join, Joined};
-use crate::meeting::MeetingCore;
+pub(crate) use crate::shared::Shared;
 use crate::stanzas::{self, jid, lectern_child, NS_DELAY, NS_PING};
 
 /// Nick suffixes tried when ours is taken (` (2)`, ` (3)`, ...).
@@ -34,65 +32,6 @@ pub(crate) enum Command {
     FetchPage(u32),
     Send(Box<Stanza>),
     Close,
-}
-
-/// What the engine task, its helpers and the app's calls share.
-pub(crate) struct Shared {
-    core: Mutex<MeetingCore>,
-    pub clock: EngineClock,
-    pub cache: PageCache,
-    listener: Box<dyn AttendeeListener>,
-    reconnects: AtomicU64,
-    catch_ups: AtomicU64,
-}
-
-impl Shared {
-    pub fn new(
-        core: MeetingCore,
-        cache: PageCache,
-        clock: EngineClock,
-        listener: Box<dyn AttendeeListener>,
-    ) -> Self {
-        Shared {
-            core: Mutex::new(core),
-            clock,
-            cache,
-            listener,
-            reconnects: AtomicU64::new(0),
-            catch_ups: AtomicU64::new(0),
-        }
-    }
-
-    pub fn core(&self) -> MutexGuard<'_, MeetingCore> {
-        self.core.lock().expect("the core lock is never poisoned")
-    }
-
-    /// Tells the app; never called with the core lock held (the app may call back in).
-    pub fn notify(&self, change: Change) {
-        self.listener.on_change(change);
-    }
-
-    fn problem(&self, e: impl std::fmt::Display) {
-        tracing::warn!("{e}");
-        self.notify(Change::Problem {
-            message: e.to_string(),
-        });
-    }
-
-    pub fn stats(&self) -> AttendeeStats {
-        let core = self.core();
-        let audio = core.audio_stats();
-        AttendeeStats {
-            frames_played: audio.played,
-            frames_late: audio.late,
-            frames_concealed: audio.concealed,
-            audio_resyncs: audio.resyncs,
-            playout_delay_ms: core.clock().delay(),
-            corrupt_pages: self.cache.corrupt_count(),
-            reconnects: self.reconnects.load(Ordering::Relaxed),
-            catch_up_queries: self.catch_ups.load(Ordering::Relaxed),
-        }
-    }
 }
 
 /// Runs until closed; failures to join are reported as [`Change::Problem`].
@@ -223,7 +162,7 @@ impl Session {
                     .as_ref()
                     .is_some_and(|f| f.to_bare() == self.focus.to_bare())
                 {
-                    self.from_focus(&m.payloads);
+                    self.notice_from_focus(&m.payloads);
                     Ok(Vec::new())
                 } else {
                     Ok(Vec::new())
@@ -380,7 +319,7 @@ impl Session {
         }
     }
 
-    fn from_focus(&mut self, payloads: &[Element]) {
+    fn notice_from_focus(&mut self, payloads: &[Element]) {
         let Some(preload) = lectern_child(payloads, "preload") else {
             return;
         };
@@ -391,7 +330,7 @@ impl Session {
         let (shared, http, tx) = (self.shared.clone(), self.http.clone(), self.tx.clone());
         let (focus, meeting) = (self.focus.clone(), self.joined.number.clone());
         tokio::spawn(async move {
-            let Some(hashes) = hashes_of(&shared, &document).await else {
+            let Some(hashes) = shared.document_hashes(&document).await else {
                 return shared.problem(format!("preload of {document}: never shown"));
             };
             match shared.cache.preload(&http, &url, &hashes).await {
@@ -438,41 +377,6 @@ impl Session {
 
     /// Fetches page `page` of the shown document in the background.
     fn fetch_page(&self, page: u32) {
-        let target = {
-            let core = self.shared.core();
-            core.state().document.as_ref().and_then(|d| {
-                let info = d.page_info.get(page.checked_sub(1)? as usize)?;
-                Some((d.id.clone(), d.base.clone(), info.hash.clone()))
-            })
-        };
-        let Some((document, base, hash)) = target else {
-            return;
-        };
-        let (shared, http) = (self.shared.clone(), self.http.clone());
-        tokio::spawn(async move {
-            match shared.cache.fetch(&http, &base, page, &hash).await {
-                Ok(path) => shared.notify(Change::PageReady {
-                    document,
-                    page,
-                    path: path.display().to_string(),
-                }),
-                Err(e) => shared.problem(format!("page {page} of {document}: {e}")),
-            }
-        });
+        self.shared.clone().fetch_page(self.http.clone(), page);
     }
-}
-
-/// The page hashes of `document` once the shown state has it (a preload notice can come
-/// before the document event reaches its playout time).
-async fn hashes_of(shared: &Shared, document: &str) -> Option<Vec<String>> {
-    for _ in 0..200 {
-        let hashes = shared.core().state().document.as_ref().and_then(|d| {
-            (d.id == document).then(|| d.page_info.iter().map(|p| p.hash.clone()).collect())
-        });
-        if hashes.is_some() {
-            return hashes;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    None
 }
