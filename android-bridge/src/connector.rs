@@ -6,6 +6,7 @@
 
 use std::borrow::Cow;
 use std::io;
+use std::sync::Arc;
 
 use futures::{SinkExt, StreamExt};
 use sasl::common::ChannelBinding;
@@ -21,6 +22,7 @@ use tokio_xmpp::xmlstream::{
     XmppStreamElement,
 };
 
+use crate::shared::Shared;
 use crate::tls::handshake;
 
 /// A byte stream the XMPP session runs over (plain or TLS).
@@ -28,10 +30,13 @@ pub trait Transport: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Transport for T {}
 
 /// Connects to `address` (`host:port`) and upgrades with STARTTLS when `tls` is set.
+/// tokio-xmpp retries failed connections by itself; each failure is also told to the app
+/// through `shared` (a certificate that does not match the pin shows up there).
 #[derive(Clone)]
 pub(crate) struct Connector {
     pub address: String,
     pub tls: Option<TlsConnector>,
+    pub shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Connector {
@@ -62,6 +67,28 @@ impl ServerConnector for Connector {
         ns: &'static str,
         timeouts: Timeouts,
     ) -> Result<(PendingFeaturesRecv<Self::Stream>, ChannelBinding), tokio_xmpp::Error> {
+        let result = self.open(jid, ns, timeouts).await;
+        if let Err(e) = &result {
+            self.shared
+                .problem(format!("xmpp connection to {}: {e}", self.address));
+        }
+        result
+    }
+}
+
+impl Connector {
+    async fn open(
+        &self,
+        jid: &Jid,
+        ns: &'static str,
+        timeouts: Timeouts,
+    ) -> Result<
+        (
+            PendingFeaturesRecv<BufStream<Box<dyn Transport>>>,
+            ChannelBinding,
+        ),
+        tokio_xmpp::Error,
+    > {
         let tcp = TcpStream::connect(&self.address).await?;
         tcp.set_nodelay(true).ok();
         let Some(tls) = &self.tls else {

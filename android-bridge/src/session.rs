@@ -114,6 +114,7 @@ impl Session {
         let connector = Connector {
             address,
             tls: config.tls.connector()?,
+            shared: shared.clone(),
         };
         let (account, password) = joined.login.credentials();
         let client =

@@ -71,3 +71,25 @@ async fn lan_attendee_preloads_verifies_and_refetches_a_corrupted_page() {
     assert_eq!(sha256(&std::fs::read(path).unwrap()), hashes[1]);
     assert_eq!(attendee.attendee.stats().corrupt_pages, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_that_does_not_match_the_pin_is_refused() {
+    let server = Server::start();
+    let (number, _key) = create_meeting(&server);
+    let mut attendee = Watched::join_with(&server, server.xmpp_addr(), &number, "Eve", |tls| {
+        *tls = android_bridge::TlsMode::PinnedCertificate {
+            sha256_hex: "ab".repeat(32),
+        }
+    });
+    let refused = attendee.wait_for(
+        "a refused connection",
+        |c| matches!(c, Change::Problem { message } if message.contains("pinned")),
+    );
+    assert!(
+        !attendee
+            .seen
+            .iter()
+            .any(|c| matches!(c, Change::Online { .. })),
+        "{refused:?}"
+    );
+}

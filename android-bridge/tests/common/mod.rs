@@ -97,7 +97,20 @@ impl AttendeeListener for Forward {
 impl Watched {
     /// Joins `number` over HTTP at the server and XMPP at `xmpp` (the server or a proxy).
     pub fn join(server: &Server, xmpp: SocketAddr, number: &str, name: &str) -> Watched {
+        Self::join_with(server, xmpp, number, name, |_| {})
+    }
+
+    /// As [`Watched::join`], with the TLS mode changed by `tls` first.
+    pub fn join_with(
+        server: &Server,
+        xmpp: SocketAddr,
+        number: &str,
+        name: &str,
+        tls: impl FnOnce(&mut TlsMode),
+    ) -> Watched {
         let cache = TempDir::new("ab-cache");
+        let mut mode = pin(server);
+        tls(&mut mode);
         let (tx, rx) = mpsc::channel();
         let config = AttendeeConfig {
             server_url: format!("http://{}", server.http_addr()),
@@ -105,7 +118,7 @@ impl Watched {
             meeting: number.to_owned(),
             name: name.to_owned(),
             cache_dir: cache.path().display().to_string(),
-            tls: pin(server),
+            tls: mode,
         };
         let attendee = Attendee::new(config, Box::new(Forward(tx))).expect("engine starts");
         Watched {
