@@ -66,7 +66,8 @@ prosody: build
 lan: build
 	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/lan/run.sh
 
-## MUC fan-out and join benchmarks: Lectern, Prosody and ejabberd side by side, written to
+## Benchmarks: MUC fan-out and joins (Lectern, Prosody, ejabberd side by side), meeting latency,
+## documents and voice, written to
 ## docs/BENCHMARKS.md (installs prosody and ejabberd from Debian; QUICK=1 for a short run).
 bench:
 	bash bench/run.sh

@@ -10,6 +10,7 @@ pub mod conference;
 pub mod config;
 pub mod documents;
 pub mod http;
+pub mod media;
 pub mod recording;
 pub mod serve;
 pub mod store;

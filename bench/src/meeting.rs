@@ -8,80 +8,35 @@
 
 #![allow(dead_code)]
 
+mod meeting_audio;
+mod meeting_audio_report;
+mod meeting_browser;
+mod meeting_cli;
+mod meeting_http;
 mod meeting_net;
 mod meeting_plan;
+mod meeting_recv;
 mod meeting_report;
 mod meeting_server;
+mod meeting_setup;
+mod meeting_stats;
 mod procfs;
 mod xml;
 
 use clap::Parser;
-use meeting_net::{Clock, Member, Res};
-use meeting_plan::{plan, two_page_pdf, Kind};
+use meeting_audio::AudioResult;
+use meeting_browser::{BrowserResult, Browsers};
+use meeting_cli::Cli;
+use meeting_net::{Clock, Res, Slots};
+use meeting_plan::{plan, Kind};
 use meeting_report::{json, section, write_section};
 use meeting_server::Server;
-use std::path::PathBuf;
+use meeting_stats::{indexes, kind_stats, pct_ms, KindStats};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-#[derive(Parser, Clone)]
-#[command(about = "Meeting latency: presenter page turns and ink to N attendees via the focus")]
-struct Cli {
-    /// The lectern binary (release build).
-    #[arg(long, default_value = "target/release/lectern")]
-    lectern: PathBuf,
-    /// Attendee counts, one fresh server each.
-    #[arg(long, value_delimiter = ',', default_value = "200,1000")]
-    n: Vec<usize>,
-    /// Page turns sent (alternating pages 2 and 1).
-    #[arg(long, default_value_t = 200)]
-    turns: usize,
-    /// Page turns per second.
-    #[arg(long, default_value_t = 10.0)]
-    turn_rate: f64,
-    /// Stroke extends per second, for as long as the page turns last (strokes of 30 extends).
-    #[arg(long, default_value_t = 30.0)]
-    extend_rate: f64,
-    /// Joins in flight at once.
-    #[arg(long, default_value_t = 50)]
-    concurrency: usize,
-    /// Bound on all joins of one run (s).
-    #[arg(long, default_value_t = 300)]
-    join_limit: u64,
-    /// Wait after the last send for stragglers (s); what has not arrived then is lost.
-    #[arg(long, default_value_t = 10)]
-    drain: u64,
-    /// Latency above which a delivery counts as late (ms): the aim.
-    #[arg(long, default_value_t = 100.0)]
-    late_ms: f64,
-    /// Markdown file whose marked section is written (created if missing).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// Command line recorded in the report.
-    #[arg(long, default_value = "bash bench/meeting.sh")]
-    command: String,
-    /// Commit recorded in the report.
-    #[arg(long, default_value = "unknown")]
-    commit: String,
-}
-
 // --- one run -------------------------------------------------------------------------------
-
-#[derive(Default, Clone, Copy)]
-struct KindStats {
-    expected: u64,
-    received: u64,
-    lost: u64,
-    late: u64,
-    p: procfs::Percentiles,
-    /// Per event, the slowest attendee: p95 of those (ms), and the worst.
-    spread_p95: f64,
-    spread_max: f64,
-    /// Per event, the fastest attendee: p50 and p95 of those (ms). High values mean the delay
-    /// is before the room fan-out (presenter → focus → archive → emit).
-    first_p50: f64,
-    first_p95: f64,
-}
 
 #[derive(Default)]
 struct RunResult {
@@ -112,16 +67,11 @@ struct RunResult {
     rss_joined_mib: f64,
     rss_end_mib: f64,
     hwm_mib: f64,
+    /// The browser attendees' part, in the run they joined.
+    browser: Option<BrowserResult>,
+    /// The audio phase (after the events phase, same attendees).
+    audio: Option<AudioResult>,
     error: Option<String>,
-}
-
-fn pct_ms(v: &mut [f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(|a, b| a.total_cmp(b));
-    let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
 }
 
 async fn run(cli: &Cli, n: usize) -> RunResult {
@@ -149,110 +99,31 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     let plan = Arc::new(plan(cli));
     let events = plan.len() + 1; // index 0: the share
     r.events = events;
-    let clock = Arc::new(Clock { t0: Instant::now() });
-    r.rss_before_mib = procfs::rss_kib(pid).unwrap_or(0) as f64 / 1024.0;
-
-    let created = meeting_net::post_json(
-        server.http,
-        "/api/meetings",
-        &serde_json::json!({"title": "Benchmark"}),
-    )
-    .await?;
-    if created.status != 201 {
-        return Err(format!(
-            "create: {}",
-            String::from_utf8_lossy(&created.body)
-        ));
-    }
-    let j = created.json()?;
-    let number = j["number"].as_str().unwrap_or_default().to_string();
-    let key = j["host_key"].as_str().unwrap_or_default().to_string();
-
-    let presenter = meeting_net::join(
-        server.http,
-        server.xmpp,
-        &number,
-        "Presenter",
-        Some(&key),
-        clock.clone(),
+    let slots = Slots {
         events,
-    )
-    .await
-    .map_err(|e| format!("presenter join: {e}"))?;
-    if presenter.role != "presenter" {
-        return Err(format!("presenter joined as {}", presenter.role));
-    }
-
-    // The document: a 2-page PDF, converted before the share.
-    let up =
-        meeting_net::post_file(server.http, "/api/documents", "deck.pdf", &two_page_pdf()).await?;
-    if up.status != 200 && up.status != 201 {
-        return Err(format!(
-            "upload: {} {}",
-            up.status,
-            String::from_utf8_lossy(&up.body)
-        ));
-    }
-    let doc = up.json()?["id"].as_str().unwrap_or_default().to_string();
-    let ready_by = Instant::now() + Duration::from_secs(60);
-    loop {
-        let m = meeting_net::http(
-            server.http,
-            "GET",
-            &format!("/api/documents/{doc}"),
-            "text/plain",
-            b"",
-        )
-        .await?
-        .json()?;
-        if m["status"] == "ready" {
-            break;
-        }
-        if m["status"] == "failed" || Instant::now() > ready_by {
-            return Err(format!("document not ready: {m}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        audio: meeting_audio::batches(cli),
+        audio_step_ms: cli.audio_ms * cli.audio_frames as u64,
+    };
+    let clock = Arc::new(Clock::start());
+    r.rss_before_mib = procfs::rss_kib(pid).unwrap_or(0) as f64 / 1024.0;
+    let meeting = meeting_setup::open(server, clock.clone(), slots).await?;
+    let presenter = &meeting.presenter;
 
     // Attendees, `concurrency` joins in flight.
     let join_meter = procfs::CpuMeter::start(pid);
-    let joins_started = Instant::now();
-    let sem = Arc::new(tokio::sync::Semaphore::new(cli.concurrency));
-    let mut set = tokio::task::JoinSet::new();
-    for i in 0..n {
-        let (sem, clock, number) = (sem.clone(), clock.clone(), number.clone());
-        let (h, x) = (server.http, server.xmpp);
-        set.spawn(async move {
-            let _p = sem.acquire_owned().await;
-            meeting_net::join(h, x, &number, &format!("att-{i:04}"), None, clock, events).await
-        });
-    }
-    let mut attendees: Vec<Member> = Vec::with_capacity(n);
-    let join_deadline = tokio::time::sleep(Duration::from_secs(cli.join_limit));
-    tokio::pin!(join_deadline);
-    loop {
-        tokio::select! {
-            next = set.join_next() => match next {
-                None => break,
-                Some(Ok(Ok(m))) => attendees.push(m),
-                Some(Ok(Err(e))) => {
-                    r.join_failures += 1;
-                    r.first_join_error.get_or_insert(e);
-                }
-                Some(Err(e)) => {
-                    r.join_failures += 1;
-                    r.first_join_error.get_or_insert(e.to_string());
-                }
-            },
-            _ = &mut join_deadline => {
-                r.join_failures += set.len();
-                r.first_join_error.get_or_insert(format!("join limit of {} s reached", cli.join_limit));
-                set.abort_all();
-                break;
-            }
-        }
-    }
-    r.join_s = joins_started.elapsed().as_secs_f64();
+    let joined = meeting_setup::attendees(
+        server,
+        &meeting.number,
+        n,
+        cli.concurrency,
+        Duration::from_secs(cli.join_limit),
+        clock.clone(),
+        slots,
+    )
+    .await;
+    let attendees = joined.attendees;
+    (r.join_failures, r.first_join_error) = (joined.failures, joined.first_error);
+    r.join_s = joined.secs;
     r.joined = attendees.len();
     for s in 0..4 {
         let mut v: Vec<f64> = attendees.iter().map(|a| a.steps_ms[s]).collect();
@@ -267,24 +138,33 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     if attendees.is_empty() {
         return Err("no attendee joined".into());
     }
+    let browsers = if cli.browsers > 0 && cli.browsers_at.unwrap_or(cli.n[0]) == n {
+        eprintln!("N={n}: starting {} browser attendees", cli.browsers);
+        let b = Browsers::start(
+            &cli.node,
+            &cli.browser_script,
+            server.http,
+            &meeting.number,
+            cli.browsers,
+            Duration::from_secs(120),
+        )
+        .await;
+        match b {
+            Ok(b) => Some(b),
+            Err(e) => {
+                r.browser = Some(BrowserResult::failed(cli.browsers, e));
+                None
+            }
+        }
+    } else {
+        None
+    };
 
     // Share, and wait until every attendee has it (the room has settled after the joins).
-    let sent: Arc<Vec<std::sync::atomic::AtomicU64>> =
-        Arc::new((0..events).map(|_| Default::default()).collect());
-    let store = |k: usize, sent: &Vec<std::sync::atomic::AtomicU64>| {
-        sent[k].store(clock.now_us(), std::sync::atomic::Ordering::Relaxed)
-    };
-    let bogus = "0".repeat(64);
+    let sent: Vec<AtomicU64> = (0..events).map(|_| Default::default()).collect();
+    let store = |k: usize, sent: &[AtomicU64]| sent[k].store(clock.now_us(), Ordering::Relaxed);
     store(0, &sent);
-    presenter
-        .request(
-            0,
-            &format!(
-                "<document id='{doc}' pages='2' base='/api/documents/{doc}/' title='Benchmark'>\
-                 <p n='1' hash='{bogus}' w='9' h='9'/><p n='2' hash='{bogus}' w='9' h='9'/></document>"
-            ),
-        )
-        .await?;
+    presenter.request(0, &meeting.share_payload()).await?;
     let settle_by = Instant::now() + Duration::from_secs(30);
     loop {
         let got = attendees
@@ -301,6 +181,7 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
 
     // The timed part: page turns and strokes at their rates.
     let meter = procfs::CpuMeter::start(pid);
+    let browsers_cpu = browsers.as_ref().map_or(0.0, Browsers::cpu_seconds);
     r.loadavg = std::fs::read_to_string("/proc/loadavg")
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
         .unwrap_or_default();
@@ -321,6 +202,9 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
     r.send_s = start.elapsed().as_secs_f64();
     r.send_lag_max_ms = lag_max * 1000.0;
     let used = meter.read();
+    let browsers_cpu_pct = browsers.as_ref().map_or(0.0, |b| {
+        100.0 * (b.cpu_seconds() - browsers_cpu) / used.wall_s.max(1e-9)
+    });
     r.other_cpu_events_pct = used.other_pct();
     r.cpu_events_pct = used.server_pct();
     r.gen_cpu_events_pct = used.gen_pct();
@@ -344,51 +228,29 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
         .max(procfs::peak_rss_kib(pid).unwrap_or(0) as f64 / 1024.0);
 
     // Latencies.
-    let sent: Vec<u64> = sent
-        .iter()
-        .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
-        .collect();
+    let sent: Vec<u64> = sent.iter().map(|a| a.load(Ordering::Relaxed)).collect();
     let late_us = (cli.late_ms * 1000.0) as u64;
+    let arrivals: Vec<Vec<u64>> = attendees
+        .iter()
+        .map(|a| a.seen.lock().unwrap().arrival.clone())
+        .collect();
     for (kind, out) in [(Kind::Turn, &mut r.turn), (Kind::Extend, &mut r.extend)] {
-        let idx: Vec<usize> = plan
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.kind == kind)
-            .map(|(i, _)| i + 1)
-            .collect();
-        let mut lat: Vec<u32> = Vec::with_capacity(idx.len() * attendees.len());
-        let mut slowest = vec![0u64; idx.len()];
-        let mut fastest = vec![u64::MAX; idx.len()];
-        let mut lost = 0u64;
-        for a in &attendees {
-            let g = a.seen.lock().unwrap();
-            for (j, &k) in idx.iter().enumerate() {
-                let at = g.arrival[k];
-                if at == 0 {
-                    lost += 1;
-                    continue;
-                }
-                let l = (at - 1).saturating_sub(sent[k]);
-                slowest[j] = slowest[j].max(l);
-                fastest[j] = fastest[j].min(l);
-                lat.push(l.min(u64::from(u32::MAX)) as u32);
-            }
-        }
-        out.expected = (idx.len() * attendees.len()) as u64;
-        out.received = lat.len() as u64;
-        out.lost = lost;
-        out.late = lat.iter().filter(|&&l| u64::from(l) > late_us).count() as u64;
-        out.p = procfs::percentiles(lat).unwrap_or_default();
-        let mut s: Vec<f64> = slowest.iter().map(|&u| u as f64 / 1000.0).collect();
-        out.spread_max = s.iter().cloned().fold(0.0, f64::max);
-        out.spread_p95 = pct_ms(&mut s, 0.95);
-        let mut f: Vec<f64> = fastest
-            .iter()
-            .filter(|&&u| u != u64::MAX)
-            .map(|&u| u as f64 / 1000.0)
-            .collect();
-        out.first_p50 = pct_ms(&mut f, 0.5);
-        out.first_p95 = pct_ms(&mut f, 0.95);
+        let idx = indexes(&plan, kind);
+        *out = kind_stats(&idx, &sent, arrivals.iter().map(Vec::as_slice), late_us);
+    }
+    if let Some(b) = browsers {
+        let chromium = b.chromium.clone();
+        // the rest of the drain bound: lost means the same for browsers as for the others
+        let wait = drain_by
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_secs(1));
+        let mut res = match b.collect(events, wait, Duration::from_secs(60)).await {
+            Ok(seen) => BrowserResult::new(&seen, &plan, &sent, clock.epoch0_us, late_us),
+            Err(e) => BrowserResult::failed(cli.browsers, e),
+        };
+        res.chromium = chromium;
+        res.cpu_pct = browsers_cpu_pct;
+        r.browser = Some(res);
     }
     for a in &attendees {
         let g = a.seen.lock().unwrap();
@@ -401,8 +263,23 @@ async fn drive(cli: &Cli, n: usize, server: &Server, r: &mut RunResult) -> Res<(
         r.presenter_errors = g.errors.len();
         r.first_presenter_error = g.errors.first().cloned();
     }
+
+    // Voice: audio batches to the same attendees.
+    if slots.audio > 0 {
+        eprintln!("N={n}: audio, {} batches", slots.audio);
+        r.audio = Some(
+            match meeting_audio::run(cli, pid, presenter, &attendees, &clock).await {
+                Ok(a) => a,
+                Err(e) => AudioResult {
+                    attendees: attendees.len(),
+                    error: Some(e),
+                    ..Default::default()
+                },
+            },
+        );
+    }
     drop(attendees);
-    drop(presenter);
+    drop(meeting);
     Ok(())
 }
 
@@ -422,6 +299,11 @@ fn main() {
     rt.shutdown_timeout(Duration::from_secs(2));
     let sec = section(&cli, &results);
     eprint!("{sec}");
+    let audio = results.iter().any(|r| r.audio.is_some());
+    let audio_sec = meeting_audio_report::section(&cli, &results);
+    if audio {
+        eprint!("{audio_sec}");
+    }
     if let Some(out) = &cli.out {
         if let Err(e) = write_section(out, &sec) {
             eprintln!("{e}");
@@ -429,7 +311,24 @@ fn main() {
         }
         eprintln!("wrote {}", out.display());
     }
-    if results.iter().any(|r| r.error.is_some()) {
+    if let Some(out) = cli
+        .audio_out
+        .as_ref()
+        .or(cli.out.as_ref())
+        .filter(|_| audio)
+    {
+        use meeting_audio_report::{BEGIN, END};
+        let after = Some(meeting_report::END);
+        if let Err(e) = meeting_report::write_marked(out, BEGIN, END, &audio_sec, after) {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        eprintln!("wrote the audio fan-out section to {}", out.display());
+    }
+    let audio_failed = results
+        .iter()
+        .any(|r| r.audio.as_ref().is_some_and(|a| a.error.is_some()));
+    if audio_failed || results.iter().any(|r| r.error.is_some()) {
         std::process::exit(2);
     }
 }

@@ -1,7 +1,7 @@
-//! The network side of the meeting benchmark: a tiny HTTP/1.1 client for the meetings and
-//! documents APIs, and a raw XMPP client that joins a meeting the way the browser does (HTTP
-//! join, token login with SASL PLAIN on loopback, room join, `<hello/>` to the focus), then
-//! records the arrival time of every sequenced event from the focus.
+//! The XMPP side of the meeting benchmark (HTTP is in `meeting_http`): a raw XMPP client that
+//! joins a meeting the way the browser does (HTTP join, token login with SASL PLAIN on
+//! loopback, room join, `<hello/>` to the focus), then records the arrival time of every
+//! sequenced event and audio batch from the focus.
 
 use crate::xml::{self, Frame, Splitter};
 use std::net::SocketAddr;
@@ -18,120 +18,13 @@ pub type Res<T> = Result<T, String>;
 pub const NS: &str = "urn:lectern:sync:1";
 const STEP: Duration = Duration::from_secs(60);
 
-// --- HTTP ----------------------------------------------------------------------------------
-
-pub struct HttpResponse {
-    pub status: u16,
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    pub fn json(&self) -> Res<serde_json::Value> {
-        serde_json::from_slice(&self.body).map_err(|e| {
-            format!(
-                "not JSON ({e}): {} {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-/// One request per connection (`Connection: close`), body read to the end.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    content_type: &str,
-    body: &[u8],
-) -> Res<HttpResponse> {
-    let go = async {
-        let mut s = TcpStream::connect(addr)
-            .await
-            .map_err(|e| format!("http connect: {e}"))?;
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        );
-        s.write_all(head.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        s.write_all(body).await.map_err(|e| e.to_string())?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).await.map_err(|e| e.to_string())?;
-        parse_http(&raw).ok_or_else(|| format!("bad HTTP response to {method} {path}"))
-    };
-    timeout(STEP, go)
-        .await
-        .map_err(|_| format!("{method} {path}: timed out"))?
-}
-
-fn parse_http(raw: &[u8]) -> Option<HttpResponse> {
-    let end = memchr::memmem::find(raw, b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..end]).ok()?;
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    let mut body = raw[end + 4..].to_vec();
-    if chunked {
-        let mut out = Vec::new();
-        let mut rest = &body[..];
-        loop {
-            let nl = memchr::memmem::find(rest, b"\r\n")?;
-            let size_txt = std::str::from_utf8(&rest[..nl]).ok()?;
-            let size = usize::from_str_radix(size_txt.split(';').next()?.trim(), 16).ok()?;
-            rest = &rest[nl + 2..];
-            if size == 0 {
-                break;
-            }
-            out.extend_from_slice(rest.get(..size)?);
-            rest = rest.get(size + 2..)?;
-        }
-        body = out;
-    }
-    Some(HttpResponse { status, body })
-}
-
-pub async fn post_json(addr: SocketAddr, path: &str, v: &serde_json::Value) -> Res<HttpResponse> {
-    http(
-        addr,
-        "POST",
-        path,
-        "application/json",
-        v.to_string().as_bytes(),
-    )
-    .await
-}
-
-pub async fn post_file(
-    addr: SocketAddr,
-    path: &str,
-    filename: &str,
-    bytes: &[u8],
-) -> Res<HttpResponse> {
-    let boundary = "lectern-meeting-bench-9d2f7a";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
-         Content-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    http(
-        addr,
-        "POST",
-        path,
-        &format!("multipart/form-data; boundary={boundary}"),
-        &body,
-    )
-    .await
-}
+pub use crate::meeting_http::{http, post_file, post_json};
+use crate::meeting_recv::read_loop;
+pub use crate::meeting_recv::{Clock, Seen, Slots, AUDIO_T0};
 
 // --- XMPP ----------------------------------------------------------------------------------
 
-fn base64(data: &[u8]) -> String {
+pub fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for c in data.chunks(3) {
@@ -147,29 +40,6 @@ fn base64(data: &[u8]) -> String {
         }
     }
     out
-}
-
-/// Shared with the benchmark: per event index, when the presenter sent it (µs since `t0`).
-pub struct Clock {
-    pub t0: Instant,
-}
-
-impl Clock {
-    pub fn now_us(&self) -> u64 {
-        self.t0.elapsed().as_micros() as u64
-    }
-}
-
-/// What an attendee's reader saw.
-#[derive(Default)]
-pub struct Seen {
-    /// Arrival (µs since t0, +1 so 0 means never) per event index `t`.
-    pub arrival: Vec<u64>,
-    pub last_seq: u64,
-    pub gaps: u64,
-    pub out_of_order: u64,
-    pub errors: Vec<String>,
-    pub closed: Option<String>,
 }
 
 /// A member of the meeting after its `<hello/>` was answered.
@@ -237,7 +107,7 @@ impl Login {
     }
 }
 
-fn ping_reply(s: &[u8]) -> Option<String> {
+pub(crate) fn ping_reply(s: &[u8]) -> Option<String> {
     if xml::tag_name(s) == b"iq"
         && xml::attr(s, "type") == Some(b"get")
         && xml::contains(s, b"urn:xmpp:ping")
@@ -325,7 +195,7 @@ pub async fn join(
     name: &str,
     key: Option<&str>,
     clock: Arc<Clock>,
-    events: usize,
+    slots: Slots,
 ) -> Res<Member> {
     let mut steps = [0.0; 4];
     let mut t = Instant::now();
@@ -403,10 +273,7 @@ pub async fn join(
         ));
     }
     lap(3, &mut steps);
-    let seen = Arc::new(Mutex::new(Seen {
-        arrival: vec![0; events],
-        ..Default::default()
-    }));
+    let seen = Arc::new(Mutex::new(Seen::new(slots)));
     let writer = Arc::new(tokio::sync::Mutex::new(c.wr));
     let from = format!("{room}/focus");
     let reader = tokio::spawn(read_loop(
@@ -438,92 +305,6 @@ impl Member {
         );
         let mut w = self.writer.lock().await;
         write(&mut w, stanza.as_bytes()).await
-    }
-}
-
-async fn read_loop(
-    mut rd: OwnedReadHalf,
-    mut sp: Splitter,
-    seen: Arc<Mutex<Seen>>,
-    writer: Arc<tokio::sync::Mutex<OwnedWriteHalf>>,
-    focus_occupant: String,
-    clock: Arc<Clock>,
-) {
-    loop {
-        let mut replies = Vec::new();
-        while let Some(frame) = sp.next_frame() {
-            let s = match frame {
-                Frame::Stanza(s) => s,
-                Frame::Header(_) => continue,
-                Frame::Close => {
-                    seen.lock().unwrap().closed = Some("stream closed".into());
-                    return;
-                }
-            };
-            if xml::tag_name(s) != b"message" {
-                if let Some(r) = ping_reply(s) {
-                    replies.push(r);
-                }
-                continue;
-            }
-            let kind = xml::attr(s, "type");
-            if kind == Some(b"error") {
-                let mut g = seen.lock().unwrap();
-                if g.errors.len() < 20 {
-                    g.errors.push(String::from_utf8_lossy(s).into_owned());
-                } else {
-                    g.errors.push(String::new());
-                }
-                continue;
-            }
-            if kind != Some(b"groupchat") || xml::attr(s, "from") != Some(focus_occupant.as_bytes())
-            {
-                continue;
-            }
-            let Some(at) = memchr::memmem::find(s, b"<event") else {
-                continue;
-            };
-            let tag = &s[at..];
-            let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
-            let seq = xml::attr_in(tag, "seq").and_then(xml::parse_u64);
-            let t = xml::attr_in(tag, "t").and_then(xml::parse_u64);
-            let now = clock.now_us() + 1;
-            let mut g = seen.lock().unwrap();
-            if let Some(seq) = seq {
-                if g.last_seq != 0 && seq != g.last_seq + 1 {
-                    if seq > g.last_seq {
-                        g.gaps += 1;
-                    } else {
-                        g.out_of_order += 1;
-                    }
-                }
-                g.last_seq = g.last_seq.max(seq);
-            }
-            if let Some(t) = t {
-                if let Some(slot) = g.arrival.get_mut(t as usize) {
-                    if *slot == 0 {
-                        *slot = now;
-                    }
-                }
-            }
-        }
-        if !replies.is_empty() {
-            let mut w = writer.lock().await;
-            for r in replies {
-                let _ = w.write_all(r.as_bytes()).await;
-            }
-        }
-        match rd.read_buf(sp.buffer()).await {
-            Ok(0) => {
-                seen.lock().unwrap().closed = Some("connection closed by the server".into());
-                return;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                seen.lock().unwrap().closed = Some(format!("read error: {e}"));
-                return;
-            }
-        }
     }
 }
 

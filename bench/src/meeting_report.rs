@@ -4,13 +4,23 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use crate::meeting_browser::BrowserResult;
 use crate::meeting_net::Res;
-use crate::{Cli, KindStats, RunResult};
+use crate::meeting_stats::KindStats;
+use crate::{Cli, RunResult};
 
 const BEGIN: &str = "<!-- meeting-latency:begin -->";
-const END: &str = "<!-- meeting-latency:end -->";
+pub const END: &str = "<!-- meeting-latency:end -->";
 
-fn machine() -> String {
+pub fn date() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
@@ -33,7 +43,7 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores, {mem:.0} GiB RAM; server and load generator on the same machine")
 }
 
-fn row(label: &str, n: usize, k: &KindStats) -> String {
+fn row(label: &str, n: &str, k: &KindStats) -> String {
     format!(
         "| {label} | {n} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} | {:.1} | {} | {} |",
         k.expected,
@@ -51,11 +61,7 @@ fn row(label: &str, n: usize, k: &KindStats) -> String {
 
 pub fn section(cli: &Cli, results: &[RunResult]) -> String {
     let mut s = String::new();
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = date();
     let duration = cli.turns as f64 / cli.turn_rate;
     s.push_str(&format!(
         "{BEGIN}\n## Meeting latency: presenter → focus → attendees\n\n"
@@ -84,9 +90,14 @@ pub fn section(cli: &Cli, results: &[RunResult]) -> String {
          over {} ms. \"First attendee\" = per event, the fastest attendee's latency (p50/p95 over events): \
          delay before the room fan-out starts; \"slowest p95\" = p95 over events of the slowest \
          attendee for that event.\n\
-         - not covered: the 2 browser attendees (WebSocket, rendering) of the meeting figure — \
-         that is the browser harness's part.\n\n",
-        cli.concurrency, cli.turns, cli.turn_rate, cli.extend_rate, cli.drain, cli.late_ms
+         - {}\n\n",
+        cli.concurrency,
+        cli.turns,
+        cli.turn_rate,
+        cli.extend_rate,
+        cli.drain,
+        cli.late_ms,
+        browsers_workload(cli, results)
     ));
     s.push_str("| event | attendees | deliveries | p50 ms | p95 ms | p99 ms | max ms | first attendee p50 / p95 ms | slowest p95 ms | lost | late |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -94,10 +105,26 @@ pub fn section(cli: &Cli, results: &[RunResult]) -> String {
         if r.error.is_some() && r.turn.expected == 0 {
             continue;
         }
-        s.push_str(&row("page turn", r.n, &r.turn));
+        let n = r.n.to_string();
+        s.push_str(&row("page turn", &n, &r.turn));
         s.push('\n');
-        s.push_str(&row("stroke extend", r.n, &r.extend));
+        s.push_str(&row("stroke extend", &n, &r.extend));
         s.push('\n');
+        if let Some(b) = r.browser.as_ref().filter(|b| b.error.is_none()) {
+            let who = format!(
+                "{} browser attendees (Chromium), in the N={} run",
+                b.count, r.n
+            );
+            for (label, k) in [
+                ("page turn", &b.turn),
+                ("page turn, applied", &b.turn_apply),
+                ("stroke extend", &b.extend),
+                ("stroke extend, applied", &b.extend_apply),
+            ] {
+                s.push_str(&row(label, &who, k));
+                s.push('\n');
+            }
+        }
     }
     s.push_str("\n| attendees | joined | join time s | join p95 ms (http / login / room / hello) | server CPU joins | server CPU events | generator CPU events | other CPU events (load avg) | server RSS before / joined / end / peak MiB | seq gaps | presenter errors |\n");
     s.push_str("|---:|---:|---:|---|---:|---:|---:|---|---|---:|---:|\n");
@@ -148,16 +175,23 @@ pub fn section(cli: &Cli, results: &[RunResult]) -> String {
                 ));
             }
         }
-        if r.other_cpu_events_pct > 50.0 {
+        let browsers_pct = r.browser.as_ref().map_or(0.0, |b| b.cpu_pct);
+        if r.other_cpu_events_pct - browsers_pct > 50.0 {
             notes.push(format!(
-                "N={}: other processes used {:.0} % of a core during the send window (load average {}): \
+                "N={}: other processes used {:.0} % of a core during the send window (load average {}{}): \
                  the machine was shared and busy, so these figures are pessimistic; rerun on a quiet machine \
                  for reference numbers.",
-                r.n, r.other_cpu_events_pct, r.loadavg
+                r.n,
+                r.other_cpu_events_pct - browsers_pct,
+                r.loadavg,
+                if browsers_pct > 0.0 { "; not counting the browser attendees" } else { "" }
             ));
         }
         if let Some(e) = &r.error {
             notes.push(format!("N={}: run error: {e}", r.n));
+        }
+        if let Some(b) = &r.browser {
+            browser_notes(r.n, b, &mut notes);
         }
         if r.join_failures > 0 {
             notes.push(format!(
@@ -207,15 +241,105 @@ pub fn section(cli: &Cli, results: &[RunResult]) -> String {
     s
 }
 
+fn browsers_workload(cli: &Cli, results: &[RunResult]) -> String {
+    let Some((n, b)) = results
+        .iter()
+        .find_map(|r| r.browser.as_ref().map(|b| (r.n, b)))
+    else {
+        return if cli.browsers == 0 {
+            "browser attendees: none in this run (`--browsers 0`).".into()
+        } else {
+            "browser attendees: none (their run did not start).".into()
+        };
+    };
+    format!(
+        "browser attendees: {} headless Chromium{} (Debian's, driven by playwright-core from \
+         `bench/browser/attendees.mjs`) open the real web client at `/m/NUMBER` and join the \
+         N={n} run's meeting after the headless attendees, over XMPP-over-WebSocket. An init \
+         script stamps, in each page, when the WebSocket frame with each event arrived \
+         (\"received\") and when the client had applied it and redrawn its canvases (\"applied\"; \
+         before the compositor paints), as epoch ms (`performance.timeOrigin + performance.now()`); \
+         the presenter's send stamp is the one the headless rows use, mapped to the epoch clock \
+         (same machine). The browsers' CPU counts as \"other\" below.",
+        b.count,
+        if b.chromium.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", b.chromium)
+        }
+    )
+}
+
+fn browser_notes(n: usize, b: &BrowserResult, notes: &mut Vec<String>) {
+    if let Some(e) = &b.error {
+        notes.push(format!(
+            "N={n}: the {} browser attendees failed: {e}",
+            b.count
+        ));
+        return;
+    }
+    notes.push(format!(
+        "N={n}: the {} browsers (Node + Chromium) used {:.0} % of a core during the send window (in \"other\").",
+        b.count, b.cpu_pct
+    ));
+    if b.share_received < b.count || b.not_online > 0 {
+        notes.push(format!(
+            "N={n}: browsers: {} of {} had the share; {} not online at the end.",
+            b.share_received, b.count, b.not_online
+        ));
+    }
+    if b.gaps > 0 || b.dupes > 0 {
+        notes.push(format!(
+            "N={n}: browsers: {} seq gaps, {} duplicate events.",
+            b.gaps, b.dupes
+        ));
+    }
+    if b.page_errors > 0 {
+        notes.push(format!(
+            "N={n}: browsers logged {} errors; first: `{}`",
+            b.page_errors,
+            b.first_page_error
+                .as_deref()
+                .unwrap_or("")
+                .replace('`', "'")
+        ));
+    }
+    if b.clock_check_ms > 2.0 {
+        notes.push(format!(
+            "N={n}: a browser's epoch clock was {:.1} ms off the system clock; its latencies are off by as much.",
+            b.clock_check_ms
+        ));
+    }
+}
+
 pub fn write_section(path: &PathBuf, section: &str) -> Res<()> {
+    write_marked(path, BEGIN, END, section, None)
+}
+
+/// Replaces the part of `path` between `begin` and `end` with `section` (which carries the
+/// markers). Without the markers, the section goes after the line of the `after` marker if
+/// there is one, else at the end.
+pub fn write_marked(
+    path: &PathBuf,
+    begin: &str,
+    end: &str,
+    section: &str,
+    after: Option<&str>,
+) -> Res<()> {
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => {
-            let mut rest = &old[e + END.len()..];
+    let after_at = after.and_then(|a| old.find(a).map(|i| i + a.len()));
+    let new = match (old.find(begin), old.find(end), after_at) {
+        (Some(b), Some(e), _) if e > b => {
+            let mut rest = &old[e + end.len()..];
             if let Some(r) = rest.strip_prefix('\n') {
                 rest = r;
             }
             format!("{}{section}{rest}", &old[..b])
+        }
+        (_, _, Some(a)) => {
+            let (head, tail) = old.split_at(a);
+            let tail = tail.strip_prefix('\n').unwrap_or(tail);
+            format!("{head}\n\n{section}{tail}")
         }
         _ if old.is_empty() => section.to_string(),
         _ => format!(
@@ -242,6 +366,14 @@ pub fn json(r: &RunResult) -> serde_json::Value {
         "generator_cpu_events_pct": r.gen_cpu_events_pct,
         "other_cpu_events_pct": r.other_cpu_events_pct, "loadavg": r.loadavg, "rss_before_mib": r.rss_before_mib,
         "rss_joined_mib": r.rss_joined_mib, "rss_end_mib": r.rss_end_mib, "peak_rss_mib": r.hwm_mib,
+        "browser": r.browser.as_ref().map(|b| serde_json::json!({
+            "count": b.count, "chromium": b.chromium, "page_turn": k(&b.turn),
+            "page_turn_applied": k(&b.turn_apply), "stroke_extend": k(&b.extend),
+            "stroke_extend_applied": k(&b.extend_apply), "share_received": b.share_received,
+            "gaps": b.gaps, "dupes": b.dupes, "not_online": b.not_online,
+            "page_errors": b.page_errors, "cpu_pct": b.cpu_pct, "clock_check_ms": b.clock_check_ms, "error": b.error,
+        })),
+        "audio": r.audio.as_ref().map(crate::meeting_audio_report::json),
         "error": r.error,
     })
 }

@@ -5,11 +5,12 @@
 
 /**
  * @param {{ freq: number, t: number, capturedAt: number, n: number }[]} sent
- * @param {{ seq: number, t: number, n: number, at: number }[]} turns
+ * @param {{ seq: number, t: number, n: number, at: number, late?: number }[]} turns
  * @param {{ freq: number, at: number }[]} heard
- * @returns {{ freq: number, t: number, n: number, turnAt: number, heardAt: number, skew: number, mouthToEar: number }[]}
+ * @returns {{ freq: number, t: number, n: number, turnAt: number, heardAt: number, skew: number, mouthToEar: number, late: number }[]}
  *     `skew`: page turn applied minus marker played (ms); `mouthToEar`: marker played at the
- *     attendee minus captured at the presenter (ms)
+ *     attendee minus captured at the presenter (ms); `late`: how long after its due time the
+ *     attendee's page turn ran (its main thread was busy)
  */
 export function pairMarkers(sent, turns, heard) {
     const out = [];
@@ -22,7 +23,16 @@ export function pairMarkers(sent, turns, heard) {
             if (!best || Math.abs(h.at - turn.at) < Math.abs(best.at - turn.at)) best = h;
         }
         if (!best) continue;
-        out.push({ freq: m.freq, t: Math.round(m.t), n: m.n, turnAt: turn.at, heardAt: best.at, skew: turn.at - best.at, mouthToEar: best.at - m.capturedAt });
+        out.push({
+            freq: m.freq,
+            t: Math.round(m.t),
+            n: m.n,
+            turnAt: turn.at,
+            heardAt: best.at,
+            skew: turn.at - best.at,
+            mouthToEar: best.at - m.capturedAt,
+            late: turn.late ?? 0,
+        });
     }
     return out;
 }

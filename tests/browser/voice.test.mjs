@@ -10,7 +10,8 @@
 //   3. mute: no packets and no markers while muted (the page turns still arrive, undelayed),
 //      and voice again after unmute;
 //   4. loss: the attendee drops a quarter of the audio batches; the gaps are concealed (silence
-//      of exactly their length, faded) and the markers after them still land in sync.
+//      of exactly their length, faded) and the markers after them still land in sync;
+//   5. a browser without WebCodecs gets a clear message and its meeting works without voice.
 //
 // Waits are conditions with generous timeouts; the only bound asserted is the sync property.
 import { after, before, describe, it } from 'node:test';
@@ -47,6 +48,7 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
     let freqs;
     let pat; // presenter
     let ann; // attendee
+    let vic; // a presenter whose browser lacks WebCodecs
 
     const voice = (p) => p.page.evaluate(() => /** @type {any} */ (window).lectern.voice());
     /** Waits until `pred(voice())` holds on person `p`. */
@@ -69,7 +71,7 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
     });
 
     after(async () => {
-        const errors = [pat, ann].filter(Boolean).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+        const errors = [pat, ann, vic].filter(Boolean).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
         if (errors.length) console.log('browser console errors:\n' + errors.join('\n'));
         await browser?.close().catch(() => {});
         if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
@@ -188,7 +190,25 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
         for (const x of pairs) assert.ok(Math.abs(x.skew) <= SKEW_MS, `turn to page ${x.n} ${x.skew.toFixed(1)} ms from its marker`);
     });
 
+    it('a browser without WebCodecs is told so when it opens the microphone; its meeting goes on', async () => {
+        vic = await newPerson(browser, 'Vic', { storage: { 'lectern.test': '1' } });
+        await vic.context.addInitScript(() => {
+            const w = /** @type {any} */ (window);
+            delete w.AudioEncoder;
+            delete w.MediaStreamTrackProcessor;
+        });
+        const { presenterUrl } = await createMeeting(vic.page, srv.url, 'No voice here');
+        await joinMeetingPage(vic, `${srv.url}${presenterUrl}`);
+        await waitView(vic.page, (v) => v.presenting, 'Vic to present');
+        await vic.page.locator('#mic-btn').click();
+        const v = await waitVoice(vic, (x) => /WebCodecs/.test(x.message), 'the message');
+        assert.equal(v.capture.running, false);
+        assert.match((await vic.page.locator('#voice-status').textContent()) ?? '', /cannot encode voice/);
+        await vic.page.locator('#upload-input').setInputFiles({ name: 'talk.pdf', mimeType: 'application/pdf', buffer: makePdf(COLOURS) });
+        await waitView(vic.page, (_v, st) => st?.document?.pages === 3, 'the document shared all the same');
+    });
+
     it('no page errors', () => {
-        for (const p of [pat, ann]) assert.deepEqual(p.errors, [], `${p.name}'s console`);
+        for (const p of [pat, ann, vic]) assert.deepEqual(p.errors, [], `${p.name}'s console`);
     });
 });

@@ -4,6 +4,7 @@
 //! Build the server first: `cargo build --bin lectern`, then
 //! `cargo test -p lectern-system-tests`. Set `LECTERN_BIN` to test another binary.
 
+pub mod audio;
 pub mod documents;
 pub mod http;
 pub mod meeting;

@@ -6,9 +6,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { DelayEstimator, FrameScheduler, quantile } from '../js/protocol/jitter.js';
+import { DelayEstimator, FrameScheduler, quantile, timelineAt } from '../js/protocol/jitter.js';
 import { ToneDetector } from '../js/protocol/tones.js';
 import { PlayoutClock } from '../js/protocol/clock.js';
+import { NS, eventNode, parseEvent, toXml } from '../js/protocol/codec.js';
+import { DOMParser } from '@xmldom/xmldom';
 
 /** A deterministic generator. */
 function rng(seed = 7) {
@@ -72,6 +74,59 @@ function stream(sched, { from = 0, count = 50, latency = 0.1, skip = new Set(), 
     }
     return decisions;
 }
+
+describe('audio payload', () => {
+    const parse = (xml) => parseEvent(new DOMParser().parseFromString(xml, 'text/xml').documentElement);
+    const ev = (attrs, text) => `<event xmlns='${NS}' seq='4' t='5120'><audio codec='opus' rate='48000' channels='1' ms='20'${attrs}>${text}</audio></event>`;
+
+    it('reads frames and the speaker, and writes them back the same', () => {
+        const e = parse(ev(" speaker='bob' source='mic'", '/Hx+/g== AQID'));
+        assert.deepEqual(e.payload, {
+            type: 'audio', codec: 'opus', rate: 48000, channels: 1, ms: 20, source: 'mic', speaker: 'bob',
+            frames: [new Uint8Array([0xfc, 0x7c, 0x7e, 0xfe]), new Uint8Array([1, 2, 3])],
+        });
+        assert.deepEqual(parse(toXml(eventNode(e))), e);
+        assert.equal(parse(ev('', 'AQID')).payload.speaker, undefined);
+    });
+
+    it('refuses what the Rust crate refuses', () => {
+        const code = (attrs, text) => {
+            try {
+                parse(ev(attrs, text));
+                return 'ok';
+            } catch (e) {
+                return `${e.code}:${e.attr}`;
+            }
+        };
+        assert.equal(code('', 'AQI'), 'invalid:frames', 'no padding');
+        assert.equal(code('', 'AQJ='), 'invalid:frames', 'non-canonical trailing bits');
+        assert.equal(code('', ''), 'invalid:frames', 'no frame');
+        assert.equal(code('', Array(11).fill('AQID').join(' ')), 'too-large:frames');
+        assert.equal(code(" speaker=''", 'AQID'), 'invalid:speaker');
+        assert.throws(() => parse(ev('', 'AQID').replace("rate='48000'", "rate='44100'")), (e) => e.code === 'invalid' && e.attr === 'rate');
+    });
+});
+
+describe('where a presenter time is heard', () => {
+    // frames of 20 ms: 0 and 20 on one timeline, 40 lost, 60 placed 0.3 s later (the delay grew)
+    const placed = [
+        { t: 0, dur: 20, start: 1.0 },
+        { t: 20, dur: 20, start: 1.02 },
+        { t: 60, dur: 20, start: 1.36 },
+    ];
+    it('inside a frame, and continued past the last one (not placed yet)', () => {
+        assert.deepEqual(timelineAt(placed, 30), { at: 1.03, placed: true });
+        const past = timelineAt(placed, 100);
+        assert.ok(past && !past.placed && Math.abs(past.at - 1.4) < 1e-9);
+        assert.equal(timelineAt(placed, -5), null);
+    });
+    it('in a lost frame, with the audio after the gap when the timeline moved later', () => {
+        const lost = timelineAt(placed, 50);
+        assert.ok(lost && lost.placed && Math.abs(lost.at - 1.35) < 1e-9, JSON.stringify(lost));
+        const kept = timelineAt([placed[0], { t: 60, dur: 20, start: 1.06 }], 40);
+        assert.ok(kept && Math.abs(kept.at - 1.04) < 1e-9, 'a plain loss keeps the timeline');
+    });
+});
 
 describe('frame scheduler', () => {
     it('moves the timeline in quiet frames: skips them for a shorter delay, pauses for a longer one', () => {
@@ -254,10 +309,12 @@ describe('playout clock with voice', () => {
         const sched = new FrameScheduler({ rate: 48000 });
         /** @type {Map<number, number>} frame t → local ms its first sample plays */
         const plays = new Map();
-        // as the voice player does: an event is due when the audio of its t plays
+        // as the voice player does: an event is due when the audio of its t plays, and one past
+        // the audio placed so far waits for it
+        const placed = [];
         clock.locate = (ft) => {
-            const before = [...plays.keys()].filter((k) => k <= ft);
-            return before.length ? /** @type {number} */ (plays.get(Math.max(...before))) + (ft - Math.max(...before)) : null;
+            const w = timelineAt(placed, ft);
+            return w === null ? null : w.placed ? w.at * 1000 : Math.max(w.at * 1000, now + 10);
         };
         const r = rng(5);
         const events = [];
@@ -285,7 +342,10 @@ describe('playout clock with voice', () => {
                         sched.tick(now / 1000);
                         // every fourth frame is quiet, where the timeline may move
                         const d = sched.plan({ t: ft, dur: 20 }, clock.plannedAt(ft) / 1000, now / 1000, ft % 80 === 0);
-                        if (d.play) plays.set(ft, d.entry.start * 1000);
+                        if (d.play) {
+                            plays.set(ft, d.entry.start * 1000);
+                            placed.push({ t: ft, dur: 20, start: d.entry.start });
+                        }
                         clock.pump();
                     }
                 }

@@ -13,6 +13,7 @@ use crate::conference::Conference;
 use crate::documents::Documents;
 use crate::xmpp::{websocket, Xmpp};
 
+mod audio;
 mod documents;
 mod meetings;
 mod pages;
@@ -43,6 +44,7 @@ pub fn server(
     });
     let xmpp = web::Data::new(xmpp);
     let docs = web::Data::new(docs);
+    let audio_files = audio::player(&conference);
     let conference = web::Data::new(conference);
     Ok(HttpServer::new(move || {
         App::new()
@@ -50,6 +52,8 @@ pub fn server(
             .app_data(xmpp.clone())
             .app_data(docs.clone())
             .app_data(conference.clone())
+            .app_data(audio_files.clone())
+            .configure(audio::routes)
             .configure(documents::routes)
             .configure(meetings::routes)
             .configure(recordings::routes)

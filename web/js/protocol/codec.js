@@ -29,7 +29,8 @@ export const NS = 'urn:lectern:sync:1';
  * @typedef {{ type: 'erase', page: number, ids: string[] }} ErasePayload
  * @typedef {{ type: 'clear' | 'undo' | 'redo', page: number }} PageActionPayload
  * @typedef {{ type: 'audio', codec: string, rate: number, channels: number, ms: number,
- *     source: string | null, frames: Uint8Array[] }} AudioPayload Opus packets, decoded from base64
+ *     source: string | null, speaker?: string, frames: Uint8Array[] }} AudioPayload Opus packets,
+ *     decoded from base64; `speaker` (set by the focus): whose voice
  * @typedef {DocumentPayload | PagePayload | ViewportPayload | PointerPayload | PresenterPayload |
  *     StrokeBeginPayload | StrokeExtendPayload | StrokeEndPayload | ShapePayload | TextPayload |
  *     ErasePayload | PageActionPayload | AudioPayload} Payload
@@ -335,9 +336,14 @@ function readAudio(el, r) {
     if (![8000, 12000, 16000, 24000, 48000].includes(rate)) throw invalid('rate', 'not one of 8000, 12000, 16000, 24000, 48000');
     if (channels < 1 || channels > 2) throw invalid('channels', 'not 1 or 2');
     if (![10, 20, 40, 60].includes(ms)) throw invalid('ms', 'not one of 10, 20, 40, 60');
+    const speaker = r.raw('speaker');
+    if (speaker !== null && !isNick(speaker)) throw invalid('speaker', 'not a nick');
     if (frames.length === 0) throw invalid('frames', 'at least one frame is needed');
     if (frames.some((f) => f.length > LIMITS.opusPacket)) throw tooLarge('frame');
-    return { type: 'audio', codec, rate, channels, ms, source, frames };
+    /** @type {AudioPayload} */
+    const audio = { type: 'audio', codec, rate, channels, ms, source, frames };
+    if (speaker !== null) audio.speaker = speaker;
+    return audio;
 }
 
 /** Payload readers by element name; each refuses what the Rust type refuses. */
@@ -507,7 +513,7 @@ export function payloadNode(p) {
         case 'erase':
             return { name, attrs: strings({ page: p.page, ids: p.ids.join(' ') }) };
         case 'audio': {
-            const attrs = strings({ codec: p.codec, rate: p.rate, channels: p.channels, ms: p.ms, source: p.source });
+            const attrs = strings({ codec: p.codec, rate: p.rate, channels: p.channels, ms: p.ms, source: p.source, speaker: p.speaker });
             return { name, attrs, text: p.frames.map(toBase64).join(' ') };
         }
         default:

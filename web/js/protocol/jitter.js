@@ -34,6 +34,29 @@ export function quantile(values, q) {
     return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 }
 
+/**
+ * Where presenter time `t` falls on the output timeline (s), from frames placed so far (in
+ * order): the latest frame at or before `t`, its timeline continued — a lost frame keeps its
+ * place — or, when `t` fell in a gap across which the timeline moved later, the timeline of
+ * the audio after the gap. `placed` is false when `t` lies past every frame placed so far (its
+ * audio may still come). Null when no frame is at or before `t`.
+ * @param {{ t: number, dur: number, start: number }[]} placed
+ * @param {number} t
+ * @returns {{ at: number, placed: boolean } | null}
+ */
+export function timelineAt(placed, t) {
+    const last = placed[placed.length - 1];
+    for (let i = placed.length - 1; i >= 0; i--) {
+        const e = placed[i];
+        if (e.t > t) continue;
+        let at = e.start + (t - e.t) / 1000;
+        const next = placed[i + 1];
+        if (next && t >= e.t + e.dur) at = Math.max(at, next.start - (next.t - t) / 1000);
+        return { at, placed: t < last.t + last.dur };
+    }
+    return null;
+}
+
 export class DelayEstimator {
     /**
      * @param {{ window?: number, peak?: number, quantile?: number, margin?: number, hold?: number, slack?: number }} [opts]

@@ -261,7 +261,8 @@ export class VoiceCapture extends EventTarget {
     anchor(rate, arrival, firstAt) {
         const first = !this.rate;
         const now = first ? this.clock.presenterNow() : this.mediaNow();
-        this.baseT = now - Math.max(0, arrival - firstAt);
+        // (a microphone opened as the presentation starts must not stamp below t = 0)
+        this.baseT = Math.max(now - Math.max(0, arrival - firstAt), first ? FRAME_MS : 0);
         this.rate = rate;
         this.samples = 0;
         this.nextStamp = NaN;

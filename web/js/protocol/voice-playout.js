@@ -11,19 +11,23 @@
 // The browser may refuse sound until the user interacts (autoplay rule): the player then says
 // `blocked` and plays nothing (and delays nothing) until `listen()` runs from a click.
 //
+// Several speakers (the presenter, attendees given the floor, a file the server plays) each get
+// a stream (voice-stream.js: decoder, delay estimate, timeline) and mix in one output. The
+// presenter's stream leads the clock while it sounds; otherwise whoever spoke last does.
+//
 // Events: `blocked`, `state` (listening or not). `tap(freqs)` adds a tone-marker detector on the
 // output (an AudioWorklet), recording when each marker is heard: the voice tests' measurement.
 
-import { DelayEstimator, FrameScheduler, quantile } from './jitter.js';
+import { quantile, timelineAt } from './jitter.js';
+import { VoiceStream } from './voice-stream.js';
 
 /** ms without audio after which the stream counts as stopped (delay back to 0). */
 const SILENCE_MS = 1000;
 /** Frames due sooner than this (ms) are not worth decoding. */
 const LATE_MS = 5;
-const FADE_S = 0.004;
 const TICK_MS = 10;
-/** A frame below this RMS (about -50 dBFS) is quiet: the timeline may move there unheard. */
-const QUIET_RMS = 0.003;
+/** ms without audio after which a speaker's stream is closed. */
+const FORGET_MS = 30000;
 
 /** Why this browser cannot play voice, or null when it can. */
 export function playbackUnsupported() {
@@ -56,28 +60,21 @@ export class VoicePlayer extends EventTarget {
         this.enabled = true;
         /** @type {string} why this browser cannot play the voice ('' while it can) */
         this.broken = playbackUnsupported() ?? '';
+        /** @type {string | null} the presenter's nick: their voice leads the clock */
+        this.presenter = null;
         /** @type {AudioContext | null} */
         this.ctx = null;
         /** @type {GainNode | null} */
         this.master = null;
         this.volume = 1;
-        /** @type {any} */
-        this.decoder = null;
-        this.decoderKey = '';
-        /** @type {{ t: number, dur: number }[]} frames in the decoder, in order (Opus gives one
-         * output per packet; its output timestamps are its own count, not the input's) */
-        this.inflight = [];
-        /** @type {{ t: number, dur: number, start: number }[]} recently placed frames: where presenter time is heard */
-        this.placed = [];
-        this.estimator = new DelayEstimator();
-        this.scheduler = new FrameScheduler();
-        /** @type {number | null} the target latency (ms from presenter time to playout) */
-        this.latency = null;
+        /** @type {Map<string, VoiceStream>} by speaker ('' for audio without one) */
+        this.streams = new Map();
+        /** @type {VoiceStream | null} the stream that sets the clock's delay and says when `t` is heard */
+        this.lead = null;
         /** ms the output renders ahead of what the speaker plays (a frame must be scheduled before) */
         this.ahead = 0;
         /** whether audio is flowing and heard (the clock's delay is ours) */
         this.active = false;
-        this.lastAudioAt = -Infinity;
         /** @type {ReturnType<typeof setInterval> | null} */
         this.timer = null;
         this.stats = { batches: 0, frames: 0, decoded: 0, late: 0, unheard: 0, dropped: 0, errors: 0 };
@@ -138,7 +135,6 @@ export class VoicePlayer extends EventTarget {
         if (this.ctx) return this.ctx;
         const ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
         this.ctx = ctx;
-        this.scheduler = new FrameScheduler({ rate: ctx.sampleRate, fade: FADE_S });
         this.master = ctx.createGain();
         this.master.gain.value = this.volume;
         this.master.connect(ctx.destination);
@@ -148,6 +144,28 @@ export class VoicePlayer extends EventTarget {
         });
         if (ctx.state !== 'running') this.dispatchEvent(new CustomEvent('blocked'));
         return ctx;
+    }
+
+    /** @param {string} speaker */
+    streamFor(speaker) {
+        let stream = this.streams.get(speaker);
+        if (!stream) {
+            const ctx = /** @type {AudioContext} */ (this.ctx);
+            stream = new VoiceStream(speaker, {
+                ctx,
+                master: /** @type {GainNode} */ (this.master),
+                dueAt: (st, t) => this.dueAt(st, t),
+                toContext: (ms) => this.toContext(ms),
+                placed: (st) => {
+                    // events due with the leading voice now know exactly when it plays
+                    if (st === this.lead) this.clock.pump();
+                },
+                fail: (why) => this.fail(why),
+                stats: this.stats,
+            });
+            this.streams.set(speaker, stream);
+        }
+        return stream;
     }
 
     // ---- the session's audio sink ----------------------------------------------------------
@@ -171,96 +189,44 @@ export class VoicePlayer extends EventTarget {
         const now = performance.now();
         this.clock.observe(ev.t);
         const ctx = this.ensureContext();
-        if (!how.recovered && ev.arrival !== undefined) this.estimator.add(ev.arrival - ev.t, now);
+        const stream = this.streamFor(p.speaker ?? '');
+        if (!how.recovered && ev.arrival !== undefined) stream.estimator.add(ev.arrival - ev.t, now);
         if (ctx.state !== 'running') {
             this.stats.unheard += 1;
             return;
         }
         this.measureAhead();
-        this.latency = this.target(now);
-        this.lastAudioAt = now;
-        this.setActive(true);
-        const decoder = this.decoderFor(p.rate, p.channels);
-        p.frames.forEach((/** @type {Uint8Array} */ data, /** @type {number} */ i) => {
-            const t = ev.t + i * p.ms;
-            this.stats.frames += 1;
-            if (this.clock.plannedAt(t) - now < LATE_MS) {
-                this.stats.late += 1; // its time has passed: skipped, never played late
-                return;
-            }
-            this.inflight.push({ t, dur: p.ms });
-            decoder.decode(new EncodedAudioChunk({ type: 'key', timestamp: t * 1000, duration: p.ms * 1000, data }));
-        });
+        stream.latency = this.target(stream, now);
+        stream.lastAudioAt = now;
+        this.lead = this.chooseLead(now);
+        if (this.active) this.applyDelay(); // before planning: a late batch moves the clock first
+        else this.setActive(true);
+        this.stats.frames += p.frames.length;
+        this.stats.late += stream.decode(ev, now, (t) => this.dueAt(stream, t) - now < LATE_MS);
     }
 
-    /** @param {number} rate @param {number} channels */
-    decoderFor(rate, channels) {
-        const key = `${rate}/${channels}`;
-        if (this.decoder && this.decoder.state === 'configured' && this.decoderKey === key) return this.decoder;
-        if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
-        this.inflight = [];
-        const decoder = new AudioDecoder({
-            output: (data) => this.onDecoded(data),
-            error: (e) => {
-                // a bad packet closes the decoder (the next batch opens a new one); a codec this
-                // browser lacks stops the voice for good
-                this.stats.errors += 1;
-                if (e?.name === 'NotSupportedError') this.fail("This browser cannot decode the presenter's voice (Opus).");
-                else console.warn('lectern voice decoder:', e);
-            },
-        });
-        decoder.configure({ codec: 'opus', sampleRate: rate, numberOfChannels: channels });
-        this.decoder = decoder;
-        this.decoderKey = key;
-        return decoder;
+    /**
+     * The presenter's stream while it sounds, else the one heard last.
+     * @param {number} now @returns {VoiceStream | null}
+     */
+    chooseLead(now) {
+        const presenter = this.presenter === null ? undefined : this.streams.get(this.presenter);
+        if (presenter && now - presenter.lastAudioAt <= SILENCE_MS) return presenter;
+        let lead = null;
+        for (const s of this.streams.values()) if (!lead || s.lastAudioAt > lead.lastAudioAt) lead = s;
+        return lead;
     }
 
-    /** @param {AudioData} data */
-    onDecoded(data) {
-        const info = this.inflight.shift();
-        const ctx = this.ctx;
-        if (!info || !ctx || !this.master || !this.active) {
-            data.close();
-            return;
-        }
-        const buffer = ctx.createBuffer(data.numberOfChannels, data.numberOfFrames, data.sampleRate);
-        const tmp = new Float32Array(data.numberOfFrames);
-        let energy = 0;
-        for (let c = 0; c < data.numberOfChannels; c++) {
-            data.copyTo(tmp, { planeIndex: c, format: 'f32-planar' });
-            buffer.copyToChannel(tmp, c);
-            for (let i = 0; i < tmp.length; i++) energy += tmp[i] * tmp[i];
-        }
-        const quiet = Math.sqrt(energy / (tmp.length * data.numberOfChannels)) < QUIET_RMS;
-        data.close();
-        this.stats.decoded += 1;
-        const target = this.toContext(this.clock.plannedAt(info.t));
-        const d = this.scheduler.plan(info, target, ctx.currentTime, quiet);
-        if (d.play && d.fadeOut) this.fadeOut(d.fadeOut);
-        if (!d.play) return;
-        const src = ctx.createBufferSource();
-        src.buffer = buffer;
-        const gain = ctx.createGain();
-        const start = d.entry.start;
-        if (d.fadeIn) {
-            gain.gain.setValueAtTime(0, start);
-            gain.gain.linearRampToValueAtTime(1, start + FADE_S);
-        }
-        src.connect(gain).connect(this.master);
-        src.start(start);
-        src.onended = () => gain.disconnect();
-        d.entry.node = gain;
-        this.placed.push({ t: info.t, dur: info.dur, start: d.entry.start });
-        if (this.placed.length > 250) this.placed.shift();
-        this.clock.pump(); // events due with this audio now know exactly when it plays
-    }
-
-    /** @param {import('./jitter.js').FadeOut} f */
-    fadeOut(f) {
-        const gain = /** @type {GainNode | undefined} */ (f.entry.node);
-        if (!gain) return;
-        gain.gain.setValueAtTime(1, f.at);
-        gain.gain.linearRampToValueAtTime(0, Math.min(f.entry.end, f.at + FADE_S));
+    /**
+     * When a frame of `stream` at presenter time `t` is due (performance.now() ms): on the
+     * clock for the leading stream; a stream that needs longer (a farther speaker) plays that
+     * much later. @param {VoiceStream} stream @param {number} t
+     */
+    dueAt(stream, t) {
+        const planned = this.clock.plannedAt(t);
+        const lead = this.lead;
+        if (!lead || stream === lead) return planned;
+        return planned + Math.max(0, (stream.latency ?? 0) - (lead.latency ?? 0));
     }
 
     // ---- the clock --------------------------------------------------------------------------
@@ -278,9 +244,9 @@ export class VoicePlayer extends EventTarget {
         this.dispatchEvent(new CustomEvent('state'));
     }
 
-    /** The estimator's target plus the output's render-ahead. @param {number} now */
-    target(now) {
-        const est = this.estimator.update(now);
+    /** A stream's estimator target plus the output's render-ahead. @param {VoiceStream} stream @param {number} now */
+    target(stream, now) {
+        const est = stream.estimator.update(now);
         return est === null ? null : est + this.ahead;
     }
 
@@ -291,51 +257,58 @@ export class VoicePlayer extends EventTarget {
         if (Number.isFinite(a)) this.ahead = Math.max(a, this.ahead - 0.1);
     }
 
+    /** The clock's delay: the leading stream's latency beyond the clock's fastest path. */
     applyDelay() {
-        if (this.latency === null) return;
-        const want = Math.max(0, this.latency - (this.clock.offset ?? 0));
+        const latency = this.lead?.latency;
+        if (latency === null || latency === undefined) return;
+        const want = Math.max(0, latency - (this.clock.offset ?? 0));
         if (Math.abs(want - this.clock.delay) > 0.25) this.clock.setDelay(want);
     }
 
     tick() {
         const ctx = this.ctx;
         if (!ctx) return;
-        const f = this.scheduler.tick(ctx.currentTime);
-        if (f) this.fadeOut(f);
+        const now = performance.now();
+        let busy = false;
+        for (const [speaker, s] of this.streams) {
+            s.tick(ctx.currentTime);
+            busy ||= s.scheduler.busy(ctx.currentTime);
+            if (now - s.lastAudioAt > FORGET_MS && s !== this.lead) {
+                s.close();
+                this.streams.delete(speaker);
+            }
+        }
         if (this.active) {
-            if (performance.now() - this.lastAudioAt > SILENCE_MS) this.setActive(false);
-            else if (this.latency !== null) {
-                this.latency = this.target(performance.now());
+            this.lead = this.chooseLead(now);
+            const lead = this.lead;
+            if (!lead || now - lead.lastAudioAt > SILENCE_MS) this.setActive(false);
+            else {
+                for (const s of this.streams.values()) if (s.latency !== null) s.latency = this.target(s, now);
                 this.applyDelay();
             }
         }
-        if (!this.active && !this.scheduler.busy(ctx.currentTime) && this.timer) {
+        if (!this.active && !busy && this.timer) {
             clearInterval(this.timer);
             this.timer = null;
         }
     }
 
     /**
-     * When presenter time `t` is heard (performance.now() ms), from the audio already placed:
-     * the latest frame at or before `t`, its timeline continued (a lost frame keeps its place).
-     * This is the one playout clock while voice plays: a page turn stamped `t` lands on the
-     * sample stamped `t`, even right after the delay changed. A `t` past the audio placed so far
-     * waits for it (the clock asks again as frames are placed), until the voice stops (1 s
-     * without audio). Null when no audio says (no voice, or `t` is older than what is kept).
+     * When presenter time `t` is heard (performance.now() ms), from the leading voice's audio
+     * already placed: the latest frame at or before `t`, its timeline continued (a lost frame
+     * keeps its place). This is the one playout clock while voice plays: a page turn stamped `t`
+     * lands on the sample stamped `t`, even right after the delay changed. A `t` past the audio
+     * placed so far waits for it (the clock asks again as frames are placed), until the voice
+     * stops (1 s without audio). Null when no audio says (no voice, or `t` is older).
      * @param {number} t
      */
     locate(t) {
-        if (!this.active || !this.ctx) return null;
-        const last = this.placed[this.placed.length - 1];
-        for (let i = this.placed.length - 1; i >= 0; i--) {
-            const e = this.placed[i];
-            if (e.t > t) continue;
-            const at = this.fromContext(e.start + (t - e.t) / 1000);
-            return t < last.t + last.dur ? at : Math.max(at, performance.now() + TICK_MS);
-        }
-        return null;
+        if (!this.active || !this.ctx || !this.lead) return null;
+        const where = timelineAt(this.lead.placed, t);
+        if (!where) return null;
+        const at = this.fromContext(where.at);
+        return where.placed ? at : Math.max(at, performance.now() + TICK_MS);
     }
-
     /** performance.now() ms → the output clock (s), through the output timestamp. @param {number} ms */
     toContext(ms) {
         const ctx = /** @type {AudioContext} */ (this.ctx);
@@ -385,21 +358,31 @@ export class VoicePlayer extends EventTarget {
             broken: this.broken,
             contextState: this.ctx?.state ?? 'none',
             active: this.active,
-            latency: this.latency,
+            speakers: Array.from(this.streams.keys()),
+            lead: this.lead?.speaker ?? null,
+            latency: this.lead?.latency ?? null,
             ahead: this.ahead,
             jitter: this.jitter(),
             delay: this.clock.delay,
             offset: this.clock.offset,
             volume: this.volume,
             ...this.stats,
-            scheduler: { ...this.scheduler.stats },
+            scheduler: this.schedulerStats(),
             outputLatency: this.ctx ? (this.ctx.outputLatency ?? 0) * 1000 : null,
         };
     }
 
-    /** Recent batches' latency (`arrival - t`) above the fastest, ms: the jitter the delay covers. */
+    /** The jitter buffers' counters, summed over the speakers. */
+    schedulerStats() {
+        /** @type {Record<string, number>} */
+        const sum = {};
+        for (const s of this.streams.values()) for (const [k, v] of Object.entries(s.scheduler.stats)) sum[k] = (sum[k] ?? 0) + v;
+        return sum;
+    }
+
+    /** The leading voice's recent latency (`arrival - t`) above its fastest, ms: the jitter its delay covers. */
     jitter() {
-        const x = this.estimator.samples;
+        const x = this.lead?.estimator.samples ?? [];
         if (!x.length) return null;
         const min = Math.min(...x);
         return { batches: x.length, p50: quantile(x, 0.5) - min, p95: quantile(x, 0.95) - min, max: Math.max(...x) - min };
@@ -409,7 +392,9 @@ export class VoicePlayer extends EventTarget {
         this.setActive(false);
         if (this.timer) clearInterval(this.timer);
         this.timer = null;
-        if (this.decoder && this.decoder.state !== 'closed') this.decoder.close();
+        for (const s of this.streams.values()) s.close();
+        this.streams.clear();
+        this.lead = null;
         this.ctx?.close().catch(() => {});
         this.ctx = null;
     }

@@ -38,7 +38,7 @@ export class VoiceUI {
         this.message = '';
         /** @type {{ freq: number, t: number, capturedAt: number, n: number }[]} markers the presenter turned pages on */
         this.markersSent = [];
-        /** @type {{ seq: number, t: number, n: number, at: number }[]} page turns applied here */
+        /** @type {{ seq: number, t: number, n: number, at: number, late: number }[]} page turns applied here */
         this.turns = [];
         this.turnOnMarkers = false;
         this.presenting = false;
@@ -91,7 +91,8 @@ export class VoiceUI {
         s.addEventListener('hello', () => this.update());
         s.addEventListener('event', (/** @type {any} */ e) => {
             const ev = e.detail.event;
-            if (ev.payload?.type === 'page') keep(this.turns, { seq: ev.seq, t: ev.t, n: ev.payload.n, at: epoch() });
+            // `late`: how long after its due time the page turn ran (a busy main thread)
+            if (ev.payload?.type === 'page') keep(this.turns, { seq: ev.seq, t: ev.t, n: ev.payload.n, at: epoch(), late: performance.now() - s.clock.dueAt(ev.t) });
         });
         this.player.addEventListener('blocked', () => this.update());
         this.player.addEventListener('state', () => this.update());
@@ -130,6 +131,7 @@ export class VoiceUI {
         const s = this.session;
         const presenting = s.isPresenter;
         const off = s.audio === false;
+        this.player.presenter = s.state?.presenter ?? null;
         if (presenting !== this.presenting) {
             this.presenting = presenting;
             this.player.setEnabled(!presenting);
