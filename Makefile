@@ -5,7 +5,7 @@ CARGO ?= cargo
 BIN_DEBUG := $(CURDIR)/target/debug/lectern
 BIN_RELEASE := $(CURDIR)/target/release/lectern
 
-.PHONY: run test build-deps lint build documents-deps media-deps unit interop web browser prosody lan bench clean
+.PHONY: run test build-deps lint build documents-deps media-deps unit interop web browser prosody lan android bench clean
 
 ## Build an optimised server and start it on the defaults (HTTP 127.0.0.1:8080, XMPP :5222).
 run: build-deps
@@ -14,7 +14,7 @@ run: build-deps
 	$(BIN_RELEASE) serve
 
 ## Everything that proves Lectern works: formatting, lints, unit and system tests, interop.
-test: lint build unit interop web browser prosody lan
+test: lint build unit interop web browser prosody lan android
 	@echo "make test: all suites passed"
 
 ## What building needs beyond Rust: the system libopus (Opus for played audio files).
@@ -65,6 +65,11 @@ prosody: build
 ## LAN pre-distribution across two network namespaces (needs root for `ip netns`).
 lan: build
 	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/lan/run.sh
+
+## The Android engine through its UniFFI boundary: Python bindings generated from the library
+## drive a real server (join, a page turn, PCM).
+android: build
+	LECTERN_OFFICE_WORKERS=0 LECTERN_BIN=$(BIN_DEBUG) bash tests/android/run.sh
 
 ## Benchmarks: MUC fan-out and joins (Lectern, Prosody, ejabberd side by side), meeting latency,
 ## documents and voice, written to

@@ -9,9 +9,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
 cd "$root"
-# The generator first: the library built last is the one loaded.
-cargo build -q -p android-bridge --features bindgen --bin uniffi-bindgen
-cargo build -q -p android-bridge --lib
+# The generator and the library in one build, so the library loaded is the one generated from.
+cargo build -q -p android-bridge --features bindgen --bin uniffi-bindgen --lib
 : "${LECTERN_BIN:=$target/debug/lectern}"
 if [ ! -x "$LECTERN_BIN" ]; then
     echo "no lectern binary at $LECTERN_BIN: run cargo build --bin lectern (or set LECTERN_BIN)" >&2

@@ -346,7 +346,7 @@ impl Task {
                 (Element::from(iq), from)
             }
         };
-        tracing::debug!(stanza = %String::from(&el), "focus received");
+        tracing::trace!(stanza = %String::from(&el), "focus received");
         let Some(from) = from else {
             return Vec::new();
         };
@@ -390,7 +390,7 @@ impl Task {
                 Out::Send(el) => el,
                 Out::Configure { number, room, form } => stanzas::configure(&number, &room, form),
             };
-            tracing::debug!(stanza = %String::from(&el), "focus sends");
+            tracing::trace!(stanza = %String::from(&el), "focus sends");
             let stanza = match el.name() {
                 "message" => Message::try_from(el)
                     .map(Stanza::from)
