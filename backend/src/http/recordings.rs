@@ -1,22 +1,47 @@
 //! Recording downloads (docs/RECORDINGS.md): the owner (host key), whoever has the share link
-//! (`token`) when the owner shared it, and everyone when it is public.
+//! (`token`) when the owner shared it, and everyone when it is public. The zip and the PDF are
+//! built on request; the MP4 takes a while, so it is a job to poll.
 
 use std::sync::Arc;
 
+use actix_files::NamedFile;
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::conference::meetings::Meeting;
 use crate::conference::{Conference, ConferenceError};
 use crate::documents::Documents;
 use crate::recording::archive::{self, About, PageFile};
+use crate::recording::frames;
+use crate::recording::pdf::{self, PageSource};
 use crate::recording::timeline::Timeline;
+
+mod jobs;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/api/meetings/{number}/recording.zip",
         web::get().to(download_zip),
+    )
+    .route(
+        "/api/meetings/{number}/recording.pdf",
+        web::get().to(download_pdf),
+    )
+    .route(
+        "/api/meetings/{number}/recording.mp4",
+        web::get().to(download_mp4),
+    )
+    .route(
+        "/api/meetings/{number}/recording.mp4",
+        web::post().to(start_mp4),
     );
+}
+
+/// The meeting, when the caller may see its recording (key, link token, or public).
+fn authorize(conf: &Conference, number: &str, access: &Access) -> Result<Meeting, ConferenceError> {
+    conf.recording_access(number, access.key.as_deref(), access.token.as_deref())
+        .map(|(meeting, _)| meeting)
 }
 
 /// `?key=HOST_KEY` or `?token=LINK_TOKEN`.
@@ -34,8 +59,7 @@ async fn download_zip(
     number: web::Path<String>,
     access: web::Query<Access>,
 ) -> Result<HttpResponse, ConferenceError> {
-    let (meeting, _) =
-        conf.recording_access(&number, access.key.as_deref(), access.token.as_deref())?;
+    let meeting = authorize(&conf, &number, &access)?;
     let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
     let filename = format!("lectern-{}.zip", meeting.number);
     let bytes = web::block(move || -> Result<Vec<u8>, ConferenceError> {
@@ -60,7 +84,7 @@ async fn download_zip(
 }
 
 /// A page image from the documents store, if the document is still there.
-fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageFile> {
+pub(super) fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageFile> {
     let manifest = docs.manifest(id).ok()?;
     let entry = manifest.pages.iter().find(|p| p.number == n as usize)?;
     let name = entry.image.rsplit('/').next()?.to_string();
@@ -68,6 +92,103 @@ fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageFile> {
     Some(PageFile { name, bytes })
 }
 
-fn internal(e: impl std::fmt::Display) -> ConferenceError {
+/// `GET /api/meetings/{number}/recording.pdf?key=HOST_KEY`: every page of every shared
+/// document, with the meeting's final ink on it.
+async fn download_pdf(
+    conf: web::Data<Arc<Conference>>,
+    docs: web::Data<Arc<Documents>>,
+    number: web::Path<String>,
+    access: web::Query<Access>,
+) -> Result<HttpResponse, ConferenceError> {
+    let meeting = authorize(&conf, &number, &access)?;
+    let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
+    let filename = format!("lectern-{}.pdf", meeting.number);
+    let bytes = web::block(move || -> Result<Vec<u8>, ConferenceError> {
+        let records = conf.meetings.archive(&meeting.number)?;
+        let timeline = Timeline::from_records(&records).map_err(internal)?;
+        if timeline.documents.is_empty() {
+            return Err(ConferenceError::BadRequest(
+                "no document was shared in this meeting".into(),
+            ));
+        }
+        let (_, state) = frames::scenes(&timeline, 1);
+        pdf::build(&meeting.title, &timeline, &state, |id, n| {
+            page_source(&docs, id, n)
+        })
+        .map_err(internal)
+    })
+    .await
+    .map_err(internal)??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        .body(bytes))
+}
+
+/// `POST /api/meetings/{number}/recording.mp4?key=HOST_KEY`: starts an export of the archive
+/// as it is now (or joins the one under way); `202` with its status.
+async fn start_mp4(
+    conf: web::Data<Arc<Conference>>,
+    docs: web::Data<Arc<Documents>>,
+    number: web::Path<String>,
+    access: web::Query<Access>,
+) -> Result<HttpResponse, ConferenceError> {
+    let meeting = authorize(&conf, &number, &access)?;
+    let job = jobs::start(conf.get_ref(), docs.get_ref(), meeting, true);
+    Ok(jobs::accepted(&number, &job))
+}
+
+/// `GET /api/meetings/{number}/recording.mp4?key=HOST_KEY`: the video when it is ready
+/// (`200 video/mp4`, ranges allowed), else `202` with the export's progress — the first GET
+/// starts the export.
+async fn download_mp4(
+    req: HttpRequest,
+    conf: web::Data<Arc<Conference>>,
+    docs: web::Data<Arc<Documents>>,
+    number: web::Path<String>,
+    access: web::Query<Access>,
+) -> Result<HttpResponse, ConferenceError> {
+    let meeting = authorize(&conf, &number, &access)?;
+    let filename = format!("lectern-{}.mp4", meeting.number);
+    let job = jobs::start(conf.get_ref(), docs.get_ref(), meeting, false);
+    match job.status() {
+        jobs::Status::Ready(path) => {
+            let file = NamedFile::open_async(&path).await.map_err(internal)?;
+            let mut resp = file
+                .set_content_type("video/mp4".parse().expect("a media type"))
+                .into_response(&req);
+            resp.headers_mut().insert(
+                header::CONTENT_DISPOSITION,
+                header::HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
+                    .map_err(internal)?,
+            );
+            Ok(resp)
+        }
+        jobs::Status::Failed(message) => {
+            jobs::forget_failed(&number, &job);
+            Err(ConferenceError::Recording(message))
+        }
+        _ => Ok(jobs::accepted(&number, &job)),
+    }
+}
+
+/// A page image and its size in points, from the documents store.
+fn page_source(docs: &Arc<Documents>, id: &str, n: u32) -> PageSource {
+    let entry = docs
+        .manifest(id)
+        .ok()
+        .and_then(|m| m.pages.into_iter().find(|p| p.number == n as usize));
+    PageSource {
+        image: page_file(docs, id, n).map(|f| f.bytes),
+        size_pt: entry
+            .filter(|p| p.width_pt > 0.0 && p.height_pt > 0.0)
+            .map(|p| (p.width_pt, p.height_pt)),
+    }
+}
+
+pub(super) fn internal(e: impl std::fmt::Display) -> ConferenceError {
     ConferenceError::Recording(e.to_string())
 }

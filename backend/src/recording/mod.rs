@@ -3,7 +3,11 @@
 
 pub mod archive;
 pub mod chapters;
+pub mod frames;
+pub mod mp4;
 pub mod ogg_opus;
+pub mod pdf;
+pub mod render;
 pub mod timeline;
 
 /// Why a recording could not be produced.
@@ -13,4 +17,10 @@ pub enum RecordingError {
     Corrupt(u64),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error("ffmpeg failed: {0}")]
+    Ffmpeg(String),
+    #[error("the export took longer than {0:?}")]
+    TimedOut(std::time::Duration),
+    #[error("building the PDF: {0}")]
+    Pdf(String),
 }
