@@ -9,6 +9,7 @@
 #   DOCUMENTS=only bash bench/run.sh           # only the documents section (bench/documents.sh)
 #   DOCUMENTS=0 bash bench/run.sh              # skip it
 #   VOICE=0 bash bench/run.sh                  # skip the voice section (bench/voice/run.sh)
+#   EXPORT=0 bash bench/run.sh                 # skip the recording export (bench/export/run.sh)
 #
 # Every server runs alone, on 127.0.0.1, on a free port, with its data under a temp dir, and is
 # restarted for each phase (fan-out; each join storm) so memory and queues start clean.
@@ -219,6 +220,9 @@ main() {
     if [ "${VOICE:-1}" != 0 ]; then
         DURATION=$([ "$QUICK" = 1 ] && echo 20 || echo 60) OUT="$OUT" bash "$ROOT/bench/voice/run.sh" \
             || echo "(voice bench exited with $?)" >&2
+    fi
+    if [ "${EXPORT:-1}" != 0 ]; then
+        OUT="$OUT" bash "$ROOT/bench/export/run.sh" || echo "(export bench exited with $?)" >&2
     fi
 }
 
