@@ -105,7 +105,18 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
         await ann.page.evaluate((f) => /** @type {any} */ (window).lecternTest.voice.watch(f), freqs);
         const v = await waitVoice(ann, (x) => x.heard.length >= 6, 'Ann to hear six markers', markersWait(8));
         assert.ok(v.player.active && v.player.delay > 0, `the voice sets the playout delay: ${JSON.stringify(v.player)}`);
-        const heard = v.heard.map((h) => h.freq);
+        // A late batch under load is concealed; a gap inside a 150 ms marker makes the detector
+        // see the same marker start twice. Onsets of one frequency within 500 ms are one marker
+        // (the recording's markers are over a second apart, so a real repeat is not merged).
+        /** @type {{freq: number, at: number}[]} */
+        const markers = [];
+        for (const h of v.heard) {
+            const prev = markers[markers.length - 1];
+            if (prev && prev.freq === h.freq && h.at - prev.at < 500) continue;
+            markers.push(h);
+        }
+        const heard = markers.map((h) => h.freq);
+        assert.ok(heard.length >= 5, `markers heard: ${v.heard.map((h) => `${h.freq}@${Math.round(h.at)}`).join(' ')}`);
         for (let i = 1; i < heard.length; i++) {
             const want = freqs[(freqs.indexOf(heard[i - 1]) + 1) % freqs.length];
             assert.equal(heard[i], want, `markers in order: ${heard.join(' ')}`);
