@@ -144,7 +144,14 @@ describe('a meeting in Chromium on Prosody', { timeout: 300000 }, () => {
         const sigC = await inkSignature(people.carol.page);
         assert.ok(sigB.includes('#'), 'some ink');
         assert.equal(sigC, sigB, 'both attendees show the same ink');
-        await until(async () => (await inkSignature(people.alice.page)) === sigB, "the presenter's canvas matches the attendees'");
+        // The presenter's stage is smaller (the voice controls take room), so its canvas has
+        // other pixel sizes and a stroke's edge can fall into a neighbouring cell: a few cells
+        // of 1,728 may differ, the stroke's shape may not.
+        const differing = (a, b) => [...a].filter((ch, i) => ch !== b[i]).length;
+        await until(
+            async () => differing(await inkSignature(people.alice.page), sigB) <= 4,
+            "the presenter's canvas matches the attendees'",
+        );
     });
 
     it('chat reaches everyone', async () => {
