@@ -1,9 +1,11 @@
-//! symphonia: any of the five formats in, mono `f32` at the file's own rate out, one packet
+//! symphonia: any of the five formats (and Ogg Opus, through libopus) in, mono `f32` at the file's own rate out, one packet
 //! at a time so a long file never sits in memory as PCM.
 
 use std::io::{Cursor, ErrorKind};
+use std::sync::LazyLock;
 
 use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -15,6 +17,15 @@ use super::MediaError;
 /// A run of undecodable packets this long means the file is damaged, not just glitched: one
 /// bad MP3 frame is skipped, a file of garbage after a valid header is refused.
 const MAX_BAD_PACKETS_IN_A_ROW: u32 = 64;
+
+/// symphonia's own decoders plus libopus: symphonia has no Opus decoder of its own, and the
+/// recording's `audio.ogg` is Opus.
+static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+    let mut codecs = CodecRegistry::new();
+    symphonia::default::register_enabled_codecs(&mut codecs);
+    codecs.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+    codecs
+});
 
 /// One decoded packet, mixed down to mono.
 pub struct Chunk<'a> {
@@ -54,7 +65,7 @@ impl Source {
             .as_ref()
             .and_then(|p| p.audio())
             .ok_or_else(|| MediaError::Unsupported("the audio track has no codec".into()))?;
-        let decoder = symphonia::default::get_codecs()
+        let decoder = CODECS
             .make_audio_decoder(params, &AudioDecoderOptions::default())
             .map_err(|e| {
                 MediaError::Unsupported(format!(

@@ -9,6 +9,7 @@ pub mod ogg_opus;
 pub mod pdf;
 pub mod render;
 pub mod timeline;
+pub mod waveform;
 
 /// Why a recording could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -23,4 +24,6 @@ pub enum RecordingError {
     TimedOut(std::time::Duration),
     #[error("building the PDF: {0}")]
     Pdf(String),
+    #[error("decoding the recorded audio: {0}")]
+    Audio(#[from] crate::media::MediaError),
 }
