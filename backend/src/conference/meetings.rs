@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::chat::ChatLine;
 use super::ConferenceError;
 use crate::documents::store::hex;
 use crate::store::MeetingStore;
@@ -219,7 +220,24 @@ impl Meetings {
             m.recording.deleted_through = m.recording.deleted_through.max(last)
         })?;
         self.store.delete_events(number.as_str(), last)?;
+        self.store.delete_chat(number.as_str())?;
         Ok(())
+    }
+
+    /// The chat lines recorded in a meeting, in the order the focus heard them. A record that
+    /// no longer parses is skipped (and logged) rather than costing the whole recording.
+    pub fn chat(&self, number: &MeetingNumber) -> Result<Vec<ChatLine>, ConferenceError> {
+        let records = self.store.chat(number.as_str())?;
+        Ok(records
+            .iter()
+            .filter_map(|r| match serde_json::from_slice(r) {
+                Ok(line) => Some(line),
+                Err(e) => {
+                    tracing::warn!(meeting = %number.as_str(), "corrupt chat record skipped: {e}");
+                    None
+                }
+            })
+            .collect())
     }
 
     /// Every archived event of a meeting, in `seq` order (the recording's source).

@@ -4,6 +4,7 @@
 //! The HTTP layer calls [`Conference`]; the focus talks to the XMPP server only through a
 //! client stream, so the same code runs against the embedded server and against Prosody.
 
+pub mod chat;
 pub mod focus;
 pub mod lan;
 pub mod meetings;

@@ -16,6 +16,8 @@ pub struct MemoryStore {
     rooms: Mutex<HashMap<String, Vec<u8>>>,
     meetings: Mutex<HashMap<String, Vec<u8>>>,
     events: Mutex<BTreeMap<Vec<u8>, ArchivedEvent>>,
+    /// Meeting number → chat lines in arrival order.
+    chat: Mutex<HashMap<String, Vec<Vec<u8>>>>,
 }
 
 impl AccountStore for MemoryStore {
@@ -100,5 +102,28 @@ impl MeetingStore for MemoryStore {
             .take(max)
             .map(|(_, e)| e.clone())
             .collect())
+    }
+
+    fn append_chat(&self, number: &str, record: &[u8]) -> Result<(), StoreError> {
+        let mut chat = self.chat.lock().unwrap();
+        chat.entry(number.to_string())
+            .or_default()
+            .push(record.to_vec());
+        Ok(())
+    }
+
+    fn chat(&self, number: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        Ok(self
+            .chat
+            .lock()
+            .unwrap()
+            .get(number)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn delete_chat(&self, number: &str) -> Result<(), StoreError> {
+        self.chat.lock().unwrap().remove(number);
+        Ok(())
     }
 }

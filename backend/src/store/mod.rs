@@ -73,6 +73,13 @@ pub trait MeetingStore: Send + Sync {
         since: u64,
         max: usize,
     ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    /// Appends one chat line to a meeting's recording. Lines are not sequenced events (the
+    /// room carries them, not the focus), so they get no `seq`, only their arrival order.
+    fn append_chat(&self, number: &str, record: &[u8]) -> Result<(), StoreError>;
+    /// A meeting's recorded chat lines, in arrival order.
+    fn chat(&self, number: &str) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Deletes a meeting's recorded chat.
+    fn delete_chat(&self, number: &str) -> Result<(), StoreError>;
 }
 
 /// Key of one archived event: the meeting number, a separator no number contains, and the

@@ -12,6 +12,7 @@ pub struct SledStore {
     rooms: sled::Tree,
     meetings: sled::Tree,
     events: sled::Tree,
+    chat: sled::Tree,
     db: sled::Db,
 }
 
@@ -33,11 +34,13 @@ impl SledStore {
         let rooms = db.open_tree("rooms").map_err(db_err)?;
         let meetings = db.open_tree("meetings").map_err(db_err)?;
         let events = db.open_tree("events").map_err(db_err)?;
+        let chat = db.open_tree("chat").map_err(db_err)?;
         Ok(Self {
             accounts,
             rooms,
             meetings,
             events,
+            chat,
             db,
         })
     }
@@ -155,6 +158,33 @@ impl MeetingStore for SledStore {
             })
             .collect()
     }
+
+    fn append_chat(&self, number: &str, record: &[u8]) -> Result<(), StoreError> {
+        // sled's ids only grow, also across restarts: arrival order survives them.
+        let id = self.db.generate_id().map_err(db_err)?;
+        self.chat
+            .insert(event_key(number, id), record)
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    fn chat(&self, number: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.chat
+            .range(event_key(number, 0)..=event_key(number, u64::MAX))
+            .map(|kv| Ok(kv.map_err(db_err)?.1.to_vec()))
+            .collect()
+    }
+
+    fn delete_chat(&self, number: &str) -> Result<(), StoreError> {
+        for kv in self
+            .chat
+            .range(event_key(number, 0)..=event_key(number, u64::MAX))
+        {
+            let (k, _) = kv.map_err(db_err)?;
+            self.chat.remove(k).map_err(db_err)?;
+        }
+        self.flush()
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +243,28 @@ mod tests {
         let page = store.events("100000001", 2, 1).unwrap();
         assert_eq!(page, vec![(3, b"a3".to_vec())]);
         assert_eq!(store.events("100000002", 0, 10).unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn chat_lines_keep_their_order_across_a_reopen_and_delete_per_meeting() {
+        let dir = std::env::temp_dir().join(format!("lectern-sled-chat-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        {
+            let store = SledStore::open(&dir).unwrap();
+            store.append_chat("100000001", b"one").unwrap();
+            store.append_chat("100000002", b"other").unwrap();
+            store.append_chat("100000001", b"two").unwrap();
+        }
+        let store = SledStore::open(&dir).unwrap();
+        store.append_chat("100000001", b"three").unwrap();
+        assert_eq!(
+            store.chat("100000001").unwrap(),
+            vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+        );
+        store.delete_chat("100000001").unwrap();
+        assert!(store.chat("100000001").unwrap().is_empty());
+        assert_eq!(store.chat("100000002").unwrap(), vec![b"other".to_vec()]);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

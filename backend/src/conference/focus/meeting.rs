@@ -13,6 +13,7 @@ use super::floor::Floor;
 use super::stanzas::{self, n};
 use super::sync::{Reject, Request, Sync};
 use super::Shared;
+use crate::conference::chat::{self, ChatLine};
 use crate::conference::meetings::{Meeting, MeetingNumber};
 use crate::conference::ConferenceError;
 use crate::store::MeetingStore;
@@ -65,6 +66,9 @@ pub struct MeetingFocus {
     rate: RateLimiter,
     audio_rate: RateLimiter,
     floor: Floor,
+    /// The presenter-clock time of the last event and when the focus committed it: the
+    /// focus has no clock of its own, so chat lines are stamped from this.
+    clock: Option<(u64, Instant)>,
 }
 
 impl MeetingFocus {
@@ -104,6 +108,7 @@ impl MeetingFocus {
             rate: RateLimiter::new(RATE, BURST),
             audio_rate: RateLimiter::new(AUDIO_RATE, AUDIO_BURST),
             floor: Floor::default(),
+            clock: None,
         })
     }
 
@@ -153,7 +158,7 @@ impl MeetingFocus {
     pub fn handle(&mut self, el: &Element, from: &Jid, shared: &Shared) -> Vec<Out> {
         match el.name() {
             "presence" => self.presence(el, from, shared),
-            "message" if from.to_bare() == self.room => Vec::new(),
+            "message" if from.to_bare() == self.room => self.room_message(el, from, shared),
             "message" => self.message(el, from, shared),
             "iq" => match el.attr("type") {
                 Some("get") | Some("set") => self.query(el, from, shared),
@@ -290,6 +295,30 @@ impl MeetingFocus {
         Ok(outs)
     }
 
+    /// Keeps a chat line for the recording, stamped with the presenter clock's estimate of now.
+    fn room_message(&mut self, el: &Element, from: &Jid, shared: &Shared) -> Vec<Out> {
+        if !self.meeting.recording.enabled {
+            return Vec::new();
+        }
+        let nick = from.resource().map(|r| r.as_str());
+        let Some((nick, body)) = chat::said(el, nick, stanzas::FOCUS_NICK) else {
+            return Vec::new();
+        };
+        let t = match self.clock {
+            Some((t, at)) => t + at.elapsed().as_millis() as u64,
+            None => self.sync.last_t(),
+        };
+        let line = ChatLine { t, nick, body };
+        let record = serde_json::to_vec(&line).expect("a chat line serializes");
+        if let Err(e) = shared
+            .store
+            .append_chat(self.meeting.number.as_str(), &record)
+        {
+            tracing::error!(room = %self.room, "chat line not recorded: {e}");
+        }
+        Vec::new()
+    }
+
     /// Sequences, archives, applies and re-emits. Nothing goes out unless the archive
     /// has it: an acknowledged event survives a crash.
     fn commit(&mut self, request: Request, shared: &Shared) -> Result<Vec<Out>, Reject> {
@@ -302,6 +331,7 @@ impl MeetingFocus {
             .append_event(self.meeting.number.as_str(), seq, record.as_bytes())
             .map_err(|e| Reject::Internal(format!("archive: {e}")))?;
         self.seq = seq;
+        self.clock = Some((event.t, Instant::now()));
         self.sync.apply(&event);
         let mut outs = vec![Out::Send(stanzas::groupchat(&self.room, element))];
         if matches!(event.payload, Payload::Presenter(_)) {

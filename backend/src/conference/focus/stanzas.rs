@@ -9,10 +9,13 @@ use crate::xmpp::muc::{NS_DATA, NS_HINTS, NS_MUC, NS_MUC_OWNER, NS_MUC_USER};
 pub use crate::xmpp::xml::name as n;
 use crate::xmpp::xml::{NS_CLIENT, NS_PING, NS_STANZAS};
 
+/// The focus's nick in every room.
+pub const FOCUS_NICK: &str = "focus";
+
 /// Joins `room` as `focus`, asking for no history: the focus's memory is its own archive.
 pub fn join(room: &BareJid) -> Element {
     Element::builder("presence", NS_CLIENT)
-        .attr(n("to"), format!("{room}/focus"))
+        .attr(n("to"), format!("{room}/{FOCUS_NICK}"))
         .append(
             Element::builder("x", NS_MUC)
                 .append(Element::builder("history", NS_MUC).attr(n("maxstanzas"), "0")),

@@ -352,3 +352,30 @@ fn the_floor_ends_with_a_presenter_change_or_when_the_speaker_leaves() {
         "Bob presents now"
     );
 }
+
+#[test]
+fn room_chat_is_recorded_on_the_presenter_clock_and_the_focus_answers_nothing() {
+    let mut f = fixture("chat");
+    presenter_and_attendee(&mut f);
+    f.request("ann@localhost/web", "<pointer hide='true'/>"); // the presenter clock reads 5
+    let room = f.room.clone();
+    let said = f.handle(&format!(
+        "<message xmlns='jabber:client' type='groupchat' from='{room}/Bob'><body>Which slide?</body></message>"
+    ));
+    assert!(said.is_empty(), "{said:?}");
+    f.handle(&format!(
+        "<message xmlns='jabber:client' type='groupchat' from='{room}/focus'><body>mine</body></message>"
+    ));
+    let number = crate::conference::meetings::MeetingNumber::parse(&f.number).unwrap();
+    let lines = Meetings::open(f.shared.store.clone())
+        .unwrap()
+        .chat(&number)
+        .unwrap();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(
+        (lines[0].nick.as_str(), lines[0].body.as_str()),
+        ("Bob", "Which slide?")
+    );
+    // Stamped from the last event's t plus the time since: a test runs well within a minute.
+    assert!((5..60_005).contains(&lines[0].t), "{lines:?}");
+}
