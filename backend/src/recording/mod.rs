@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod chapters;
 pub mod frames;
+pub mod mix;
 pub mod mp4;
 pub mod ogg_opus;
 pub mod pdf;
