@@ -190,14 +190,13 @@ impl<'a> Decoders<'a> {
     /// before it when its predecessor was not the last one decoded.
     fn decode(&mut self, speaker: usize, index: usize) -> Result<usize, RecordingError> {
         let frames = &self.per_speaker[speaker];
-        let fresh = !matches!(self.state.get(&speaker), Some((_, last)) if *last + 1 == index);
+        let fresh = !matches!(self.state.get(&speaker), Some((_, last)) if last.checked_add(1) == Some(index));
         if fresh {
-            let dec = opus::Decoder::new(48_000, opus::Channels::Mono).map_err(opus_error)?;
-            self.state.insert(speaker, (dec, usize::MAX));
-            for k in index.saturating_sub(WARM_UP)..index {
-                let (dec, _) = self.state.get_mut(&speaker).expect("just inserted");
-                let _ = dec.decode_float(frames[k], &mut self.scratch, false);
+            let mut dec = opus::Decoder::new(48_000, opus::Channels::Mono).map_err(opus_error)?;
+            for warm in &frames[index.saturating_sub(WARM_UP)..index] {
+                let _ = dec.decode_float(warm, &mut self.scratch, false);
             }
+            self.state.insert(speaker, (dec, usize::MAX));
         }
         let (dec, last) = self.state.get_mut(&speaker).expect("a decoder");
         *last = index;
