@@ -6,6 +6,7 @@ pub mod chapters;
 pub mod frames;
 pub mod mp4;
 pub mod ogg_opus;
+pub mod pauses;
 pub mod pdf;
 pub mod render;
 pub mod timeline;
