@@ -184,7 +184,11 @@ fn recording_pause_and_resume() {
         round_trip("<recording paused='false'/>"),
         Payload::Recording(Recording::RESUMED)
     );
-    for bad in ["<recording paused='maybe'/>", "<recording />", "<recording paused=''/>"] {
+    for bad in [
+        "<recording paused='maybe'/>",
+        "<recording />",
+        "<recording paused=''/>",
+    ] {
         refused(bad);
     }
 }
