@@ -275,18 +275,17 @@ mod tests {
     }
 
     fn ogg_ms(tl: &Timeline) -> u64 {
-        let batches: Vec<super::super::ogg_opus::Batch<'_>> = tl
+        use crate::recording::ogg_opus::{write, Batch};
+        let batches: Vec<Batch<'_>> = tl
             .audio
             .iter()
-            .map(|a| super::super::ogg_opus::Batch {
+            .map(|a| Batch {
                 t: a.t,
                 ms: a.ms,
                 frames: &a.frames,
             })
             .collect();
-        super::super::ogg_opus::write(Vec::new(), "t", &batches)
-            .unwrap()
-            .duration_ms()
+        write(Vec::new(), "t", &batches).unwrap().duration_ms()
     }
 
     fn times(tl: &Timeline, kind: &str) -> Vec<u64> {
