@@ -30,7 +30,7 @@ impl Pause {
 /// placed on the recording's timeline. `recording` events are valid whatever the state (spec),
 /// so reading them alone gives what applying every event would; a pause while paused and a
 /// resume while recording change nothing and are skipped.
-pub fn collect(events: &[Event]) -> Vec<Pause> {
+pub fn collect<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Pause> {
     let mut pauses: Vec<Pause> = Vec::new();
     let mut paused_ms = 0;
     for event in events {

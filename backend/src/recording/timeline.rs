@@ -64,9 +64,8 @@ impl Timeline {
         }
         // The cuts must be known before the first time is placed: an event before a pause
         // keeps its time, one after it moves back by everything paused before it.
-        let events: Vec<Event> = parsed.iter().filter_map(|(_, e, _)| e.clone()).collect();
         let mut timeline = Timeline {
-            pauses: pauses::collect(&events),
+            pauses: pauses::collect(parsed.iter().filter_map(|(_, e, _)| e.as_ref())),
             ..Timeline::default()
         };
         let mut state = MeetingState::default();
