@@ -8,6 +8,7 @@ use crate::error::{checked, ProtocolError, Validate};
 use crate::fixed::Digits;
 use crate::ink::{Clear, Erase, Redo, Shape, StrokeBegin, StrokeEnd, StrokeExtend, Text, Undo};
 use crate::navigation::{Page, Pointer, Presenter, Viewport};
+use crate::recording::Recording;
 use crate::values::is_meeting_number;
 use crate::NS;
 
@@ -45,6 +46,8 @@ pub enum Payload {
     Redo(Redo),
     #[xml(transparent)]
     Audio(Audio),
+    #[xml(transparent)]
+    Recording(Recording),
 }
 
 impl Payload {
@@ -66,6 +69,7 @@ impl Payload {
             Payload::Undo(_) => "undo",
             Payload::Redo(_) => "redo",
             Payload::Audio(_) => "audio",
+            Payload::Recording(_) => "recording",
         }
     }
 }
@@ -88,6 +92,7 @@ impl Validate for Payload {
             Payload::Undo(p) => p.validate(),
             Payload::Redo(p) => p.validate(),
             Payload::Audio(p) => p.validate(),
+            Payload::Recording(p) => p.validate(),
         }
     }
 }
@@ -182,5 +187,6 @@ payload_from!(
     Erase,
     Clear,
     Undo,
-    Redo
+    Redo,
+    Recording
 );

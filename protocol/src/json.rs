@@ -161,6 +161,7 @@ impl MeetingState {
                 let _ = write!(out, "{{\"page\":{},\"x\":{},\"y\":{}}}", p.page, p.x, p.y);
             }
         }
+        let _ = write!(out, ",\"recording_paused\":{}", self.recording_paused);
         out.push_str(",\"ink\":{");
         for (i, (doc, pages)) in self.ink.iter().enumerate() {
             if i > 0 {

@@ -16,6 +16,7 @@ mod json;
 mod navigation;
 mod page_ink;
 mod query;
+mod recording;
 mod snapshot;
 mod state;
 mod values;
@@ -30,6 +31,7 @@ pub use items::{Action, Item, RedoStack, ShapeItem, StrokeItem, TextItem, UndoSt
 pub use navigation::{Page, Pointer, PointerAt, Presenter, Viewport};
 pub use page_ink::PageInk;
 pub use query::{Events, Hello, Preload, Preloaded, MAX_EVENTS_PER_ANSWER};
+pub use recording::Recording;
 pub use snapshot::{InkPage, Snapshot};
 pub use state::{Ink, MeetingState};
 pub use values::*;

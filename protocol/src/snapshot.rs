@@ -10,6 +10,7 @@ use crate::fixed::Digits;
 use crate::items::{Item, RedoStack, UndoStack};
 use crate::navigation::{Page, Pointer, Viewport};
 use crate::page_ink::PageInk;
+use crate::recording::Recording;
 use crate::state::MeetingState;
 use crate::values::{is_document_id, is_meeting_number, is_nick, UNDO_DEPTH};
 use crate::NS;
@@ -39,6 +40,9 @@ pub struct Snapshot {
     pub viewport: Option<Viewport>,
     #[xml(child(default))]
     pub pointer: Option<Pointer>,
+    /// `<recording paused='true'/>` while the recording is paused, absent otherwise.
+    #[xml(child(default))]
+    pub recording: Option<Recording>,
     #[xml(child(n = ..))]
     pub ink: Vec<InkPage>,
 }
@@ -70,6 +74,7 @@ impl Snapshot {
             page: None,
             viewport: None,
             pointer: None,
+            recording: None,
             ink: Vec::new(),
         }
     }
@@ -117,6 +122,7 @@ impl MeetingState {
             page: has_doc.then_some(Page { number: self.page }),
             viewport: has_doc.then_some(self.viewport),
             pointer: self.pointer.map(Pointer::at),
+            recording: self.recording_paused.then_some(Recording::PAUSED),
             ink,
         }
     }
@@ -132,6 +138,7 @@ impl MeetingState {
         let mut state = MeetingState {
             seq,
             presenter: snapshot.presenter.clone(),
+            recording_paused: snapshot.recording.is_some_and(|r| r.paused),
             ..MeetingState::default()
         };
         match (&snapshot.document, snapshot.page) {

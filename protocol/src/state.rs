@@ -30,6 +30,8 @@ pub struct MeetingState {
     pub page: u32,
     pub viewport: Viewport,
     pub pointer: Option<PointerAt>,
+    /// The presenter paused the recording: what happens now is cut from it.
+    pub recording_paused: bool,
     pub(crate) ink: Ink,
     /// Where every existing item lives, so ids stay unique and extends find their stroke.
     pub(crate) index: HashMap<ItemId, (String, u32)>,
@@ -102,7 +104,10 @@ impl MeetingState {
     /// that fails here, and attendees ignore such an event.
     pub fn check(&self, payload: &Payload) -> Result<(), ProtocolError> {
         match payload {
-            Payload::Document(_) | Payload::Presenter(_) | Payload::Audio(_) => Ok(()),
+            Payload::Document(_)
+            | Payload::Presenter(_)
+            | Payload::Audio(_)
+            | Payload::Recording(_) => Ok(()),
             Payload::Viewport(_) => self.current().map(drop),
             Payload::Pointer(p) => match p.target() {
                 Some(at) => self.check_page(at.page),
@@ -198,6 +203,7 @@ impl MeetingState {
             }
             // Voice is played, not kept: it leaves the state form as it was.
             Payload::Audio(_) => {}
+            Payload::Recording(r) => self.recording_paused = r.paused,
             Payload::Erase(e) => self.edit(e.page, |ink| ink.erase(&e.ids.0)),
             Payload::Clear(c) => self.edit(c.page, PageInk::clear),
             Payload::Undo(u) => self.edit(u.page, PageInk::undo),

@@ -173,3 +173,22 @@ fn built_events_serialise_in_the_namespace() {
         "<event xmlns='urn:lectern:sync:1' seq='1' t='0'><page n='2'/></event>"
     );
 }
+
+#[test]
+fn recording_pause_and_resume() {
+    assert_eq!(
+        round_trip("<recording paused='true'/>"),
+        Payload::Recording(Recording::PAUSED)
+    );
+    assert_eq!(
+        round_trip("<recording paused='false'/>"),
+        Payload::Recording(Recording::RESUMED)
+    );
+    for bad in [
+        "<recording paused='maybe'/>",
+        "<recording />",
+        "<recording paused=''/>",
+    ] {
+        refused(bad);
+    }
+}

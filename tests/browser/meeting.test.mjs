@@ -2,7 +2,8 @@
 // meeting from the home page, uploads a PDF, turns pages and draws; attendees follow and show
 // the same page and the same ink (read from their canvases); a late joiner catches up; an
 // attendee browses away and jumps back; a cut connection catches up; chat; a forged payload is
-// ignored by attendees and refused by the focus; presenter hand-over; a phone-sized attendee.
+// ignored by attendees and refused by the focus; presenter hand-over; a phone-sized attendee;
+// the presenter pauses and resumes the recording and everyone, a late joiner too, sees it.
 //
 // The steps share one server and one meeting and run in order. Run with
 // `bash tests/browser/run.sh` (or `node --test` here with LECTERN_BIN set).
@@ -493,6 +494,32 @@ describe('a meeting in Chromium', { timeout: 600000 }, () => {
             assert.deepEqual((await state(n)).ink[docId], inkBefore, `${n} has the first document's ink`);
         }
         await until(async () => near(await inkNear(people.bob.page, 0.5, 0.5), PEN_RED, 40), 'Bob sees the red stroke again');
+    });
+
+    it('the presenter pauses the recording: every attendee sees it, also one joining during the pause', async () => {
+        const alice = people.alice.page;
+        const button = alice.locator('#rec-btn');
+        await alice.locator('#rec-status[data-state="recording"]').waitFor({ state: 'visible' });
+        assert.equal(await button.textContent(), 'Pause recording');
+        await button.click();
+        for (const n of ['alice', 'bob', 'carol', 'dave']) {
+            await people[n].page.locator('#rec-status[data-state="paused"]').waitFor({ state: 'visible' });
+            assert.equal(await people[n].page.locator('#rec-status').textContent(), 'Recording paused', `${n} sees the pause`);
+        }
+        assert.equal(await people.bob.page.locator('#rec-btn').isVisible(), false, 'attendees cannot pause');
+        assert.equal((await state('bob')).recording_paused, true);
+
+        const fay = (people.fay = await newPerson(browser, 'Fay'));
+        await joinMeetingPage(fay, `${srv.url}${meeting.attendeePath}`);
+        await fay.page.locator('#rec-status[data-state="paused"]').waitFor({ state: 'visible' });
+        assert.equal(await fay.page.locator('#rec-status').textContent(), 'Recording paused', 'the late joiner sees the pause');
+
+        assert.equal(await button.textContent(), 'Resume recording');
+        await button.click();
+        for (const n of ['bob', 'fay']) {
+            await people[n].page.locator('#rec-status[data-state="recording"]').waitFor({ state: 'visible' });
+            assert.equal(await people[n].page.locator('#rec-status').textContent(), 'Recording', `${n} sees the recording resumed`);
+        }
     });
 
     it('no page errors in any browser', () => {

@@ -145,6 +145,6 @@ test('reduce leaves the old state alone and advances seq even for an ignored eve
     const s0 = initialState();
     const s1 = reduce(s0, { seq: 1, t: 0, payload: { type: 'page', n: 1 } });
     assert.equal(s0.seq, 0);
-    assert.equal(stateJson(s1), '{"seq":1,"presenter":null,"document":null,"page":0,"viewport":{"x":0,"y":0,"zoom":1},"pointer":null,"ink":{}}');
+    assert.equal(stateJson(s1), '{"seq":1,"presenter":null,"document":null,"page":0,"viewport":{"x":0,"y":0,"zoom":1},"pointer":null,"recording_paused":false,"ink":{}}');
     assert.equal(reduce(s1, { seq: 3, t: 0, payload: { type: 'page', n: 1 } }).seq, 1);
 });

@@ -99,6 +99,7 @@ async fn info(
         "number": meeting.number.to_string(),
         "title": meeting.title,
         "audio": meeting.audio,
+        "recording": meeting.recording.enabled,
         "room": conf.room_jid(&meeting.number),
         "focus": conf.endpoints.focus_jid,
     })))

@@ -93,6 +93,7 @@ pub fn build(
         },
         "documents": documents,
         "chapters": timeline.chapters,
+        "pauses": timeline.pauses,
         "events": timeline.events,
     });
     zip.start_file("timeline.json", text).map_err(zip_error)?;

@@ -7,6 +7,7 @@ pub mod frames;
 pub mod mix;
 pub mod mp4;
 pub mod ogg_opus;
+pub mod pauses;
 pub mod pdf;
 pub mod render;
 pub mod timeline;

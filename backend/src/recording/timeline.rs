@@ -1,15 +1,18 @@
-//! A meeting's archive read back as a recording: the sequenced events in presenter time, the
-//! voice batches, and one chapter per page shown. Only the archive is read, so a meeting that
-//! crashed is a recording up to its last acknowledged event.
+//! A meeting's archive read back as a recording: the sequenced events, the voice batches, and
+//! one chapter per page shown, all in recording time — presenter time with the presenter's
+//! pauses cut out (`pauses.rs`). Only the archive is read, so a meeting that crashed is a
+//! recording up to its last acknowledged event.
 
 use serde::Serialize;
 
 use lectern_protocol::{Event, MeetingState, Payload};
 
+use super::pauses::{self, Pause};
 use super::RecordingError;
 
-/// One voice batch as archived.
+/// Voice frames as archived, contiguous in recording time (a batch cut by a pause is split).
 pub struct AudioBatch {
+    /// Recording ms of the first frame's first sample.
     pub t: u64,
     pub ms: u32,
     pub frames: Vec<Vec<u8>>,
@@ -19,6 +22,7 @@ pub struct AudioBatch {
 #[derive(Debug, Serialize)]
 pub struct Entry {
     pub seq: u64,
+    /// Recording ms; the XML keeps the presenter's own `t`.
     pub t: u64,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -41,40 +45,72 @@ pub struct Timeline {
     pub chapters: Vec<Chapter>,
     /// Every document shared, in order of first share.
     pub documents: Vec<lectern_protocol::Document>,
-    /// The last event's or audio's end, in presenter ms.
+    /// The last event's or audio's end, in recording ms.
     pub end_ms: u64,
+    /// The presenter's pauses, in order; their time is cut from everything above.
+    pub pauses: Vec<Pause>,
 }
 
 impl Timeline {
     /// Reads archived records (`seq`, event XML) in `seq` order.
     pub fn from_records(records: &[(u64, Vec<u8>)]) -> Result<Self, RecordingError> {
-        let mut timeline = Timeline::default();
-        let mut state = MeetingState::default();
+        let mut parsed = Vec::with_capacity(records.len());
         for (seq, record) in records {
             let el: minidom::Element = std::str::from_utf8(record)
                 .ok()
                 .and_then(|s| s.parse().ok())
                 .ok_or(RecordingError::Corrupt(*seq))?;
-            let Ok(event) = Event::from_element(&el) else {
+            parsed.push((*seq, Event::from_element(&el).ok(), el));
+        }
+        // The cuts must be known before the first time is placed: an event before a pause
+        // keeps its time, one after it moves back by everything paused before it.
+        let mut timeline = Timeline {
+            pauses: pauses::collect(parsed.iter().filter_map(|(_, e, _)| e.as_ref())),
+            ..Timeline::default()
+        };
+        let mut state = MeetingState::default();
+        for (seq, event, el) in parsed {
+            match event {
+                Some(event) => timeline.add(&mut state, event, &el),
                 // Every receiver ignored it too; it only took its seq.
-                let _ = state.skip(*seq);
-                continue;
-            };
-            timeline.add(&mut state, event, &el);
+                None => drop(state.skip(seq)),
+            }
         }
         Ok(timeline)
     }
 
+    /// Recording ms for presenter ms `presenter_t` (an archived event's or chat line's `t`):
+    /// the paused time before it is cut, and a time inside a pause is the pause's cut.
+    pub fn recording_ms(&self, presenter_t: u64) -> u64 {
+        pauses::recording_ms(&self.pauses, presenter_t)
+    }
+
+    /// Keeps the frames outside every pause, as runs of frames that follow each other.
+    fn add_audio(&mut self, t: u64, ms: u32, frames: &[Vec<u8>]) {
+        let step = u64::from(ms);
+        let mut run: Option<AudioBatch> = None;
+        for (i, frame) in frames.iter().enumerate() {
+            let start = t + i as u64 * step;
+            if pauses::overlaps(&self.pauses, start, start + step) {
+                self.audio.extend(run.take());
+                continue;
+            }
+            let batch = run.get_or_insert_with(|| AudioBatch {
+                t: pauses::recording_ms(&self.pauses, start),
+                ms,
+                frames: Vec::new(),
+            });
+            batch.frames.push(frame.clone());
+            self.end_ms = self.end_ms.max(batch.t + batch.frames.len() as u64 * step);
+        }
+        self.audio.extend(run);
+    }
+
     fn add(&mut self, state: &mut MeetingState, event: Event, el: &minidom::Element) {
         let seq = event.seq.unwrap_or_default();
-        let t = event.t;
+        let t = self.recording_ms(event.t);
         if let Payload::Audio(audio) = &event.payload {
-            self.end_ms = self.end_ms.max(t + u64::from(audio.duration_ms()));
-            self.audio.push(AudioBatch {
-                t,
-                ms: audio.ms,
-                frames: audio.frames.0.clone(),
-            });
+            self.add_audio(event.t, audio.ms, &audio.frames.0);
             let _ = state.skip(seq);
             return;
         }
@@ -99,12 +135,19 @@ impl Timeline {
                 Some(doc_title) => format!("{doc_title} — page {page}"),
                 None => format!("Page {page}"),
             };
-            self.chapters.push(Chapter {
-                t,
-                document,
-                page,
-                title,
-            });
+            // Pages turned during a pause all show at its cut: only the last one is a chapter.
+            if self.chapters.last().is_some_and(|c| c.t == t) {
+                self.chapters.pop();
+            }
+            let same = |c: &Chapter| c.document == document && c.page == page;
+            if !self.chapters.last().is_some_and(same) {
+                self.chapters.push(Chapter {
+                    t,
+                    document,
+                    page,
+                    title,
+                });
+            }
         }
     }
 }
@@ -205,5 +248,156 @@ mod tests {
             Timeline::from_records(&archive),
             Err(RecordingError::Corrupt(2))
         ));
+    }
+
+    const FRAME: &str = "+P/+";
+
+    /// Voice from `from` to `to` (presenter ms) as batches of ten 20 ms frames, and the
+    /// other events given, in time order.
+    fn meeting(voice: (u64, u64), others: &[(u64, String)]) -> Vec<(u64, Vec<u8>)> {
+        let batch = format!(
+            "<audio codec='opus' rate='48000' channels='1' ms='20'>{}</audio>",
+            [FRAME; 10].join(" ")
+        );
+        let mut timed: Vec<(u64, String)> = (voice.0..voice.1)
+            .step_by(200)
+            .map(|t| (t, batch.clone()))
+            .chain(others.iter().cloned())
+            .collect();
+        timed.sort_by_key(|(t, _)| *t);
+        let bodies: Vec<String> = timed.iter().map(|(t, b)| format!("{t} {b}")).collect();
+        records(&bodies.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn at(t: u64, xml: &str) -> (u64, String) {
+        (t, xml.to_string())
+    }
+
+    fn ogg_ms(tl: &Timeline) -> u64 {
+        use crate::recording::ogg_opus::{write, Batch};
+        let batches: Vec<Batch<'_>> = tl
+            .audio
+            .iter()
+            .map(|a| Batch {
+                t: a.t,
+                ms: a.ms,
+                frames: &a.frames,
+            })
+            .collect();
+        write(Vec::new(), "t", &batches).unwrap().duration_ms()
+    }
+
+    fn times(tl: &Timeline, kind: &str) -> Vec<u64> {
+        tl.events
+            .iter()
+            .filter(|e| e.kind == kind)
+            .map(|e| e.t)
+            .collect()
+    }
+
+    #[test]
+    fn a_pause_is_cut_from_events_chapters_and_voice() {
+        let doc = document();
+        let others = [
+            at(0, "<presenter nick='Ann'/>"),
+            at(100, &doc),
+            at(1000, "<recording paused='true'/>"),
+            at(1500, "<page n='2'/>"),
+            at(2000, "<recording paused='false'/>"),
+            at(3000, "<page n='3'/>"),
+        ];
+        let plain: Vec<(u64, String)> = others
+            .iter()
+            .filter(|(_, xml)| !xml.starts_with("<recording"))
+            .cloned()
+            .collect();
+        let unpaused = Timeline::from_records(&meeting((0, 4000), &plain)).unwrap();
+        let tl = Timeline::from_records(&meeting((0, 4000), &others)).unwrap();
+
+        assert_eq!(
+            tl.pauses,
+            [Pause {
+                at: 1000,
+                from: 1000,
+                to: Some(2000)
+            }]
+        );
+        assert_eq!(
+            times(&tl, "page"),
+            [1000, 2000],
+            "after the pause: 1 s earlier"
+        );
+        assert_eq!(times(&tl, "recording"), [1000, 1000]);
+        let chapters: Vec<(u64, u32)> = tl.chapters.iter().map(|c| (c.t, c.page)).collect();
+        assert_eq!(
+            chapters,
+            [(100, 1), (1000, 2), (2000, 3)],
+            "the turn in the pause shows at the cut"
+        );
+        assert!(
+            tl.events.iter().any(|e| e.xml.contains("t='1500'")),
+            "the archived XML keeps the presenter's time"
+        );
+
+        let frames = |tl: &Timeline| tl.audio.iter().map(|a| a.frames.len()).sum::<usize>();
+        assert_eq!(
+            frames(&unpaused) - frames(&tl),
+            50,
+            "1 s of 20 ms frames is cut"
+        );
+        assert!(tl
+            .audio
+            .iter()
+            .all(|a| a.t + 20 * a.frames.len() as u64 <= 1000 || a.t >= 1000));
+        assert_eq!((unpaused.end_ms, tl.end_ms), (4000, 3000));
+        assert_eq!(
+            ogg_ms(&unpaused) - ogg_ms(&tl),
+            1000,
+            "audio.ogg is 1 s shorter"
+        );
+        assert_eq!(tl.recording_ms(2500), 1500);
+    }
+
+    #[test]
+    fn a_pause_never_resumed_runs_to_the_end() {
+        let others = [
+            at(0, "<presenter nick='Ann'/>"),
+            at(100, &document()),
+            at(1010, "<recording paused='true'/>"),
+            at(3000, "<page n='2'/>"),
+        ];
+        let tl = Timeline::from_records(&meeting((0, 4000), &others)).unwrap();
+        assert_eq!(tl.pauses[0].to, None);
+        assert_eq!(times(&tl, "page"), [1010]);
+        assert_eq!(tl.end_ms, 1010);
+        // The frame from 1000 to 1020 straddles the pause's start, so it is left out too.
+        assert_eq!(tl.audio.iter().map(|a| a.frames.len()).sum::<usize>(), 50);
+        assert_eq!(ogg_ms(&tl), 1000 - 7, "less the encoder's pre-skip");
+    }
+
+    #[test]
+    fn pauses_repeat_and_a_resume_without_a_pause_is_ignored() {
+        let others = [
+            at(0, "<presenter nick='Ann'/>"),
+            at(100, &document()),
+            at(200, "<recording paused='false'/>"),
+            at(1000, "<recording paused='true'/>"),
+            at(1200, "<recording paused='true'/>"),
+            at(1500, "<recording paused='false'/>"),
+            at(1600, "<recording paused='false'/>"),
+            at(2000, "<recording paused='true'/>"),
+            at(2600, "<recording paused='false'/>"),
+            at(3000, "<page n='3'/>"),
+        ];
+        let tl = Timeline::from_records(&meeting((0, 4000), &others)).unwrap();
+        let spans: Vec<(u64, u64, Option<u64>)> =
+            tl.pauses.iter().map(|p| (p.at, p.from, p.to)).collect();
+        assert_eq!(spans, [(1000, 1000, Some(1500)), (1500, 2000, Some(2600))]);
+        assert_eq!(times(&tl, "page"), [1900]);
+        assert_eq!(
+            times(&tl, "recording"),
+            [200, 1000, 1000, 1000, 1100, 1500, 1500]
+        );
+        assert_eq!((tl.end_ms, ogg_ms(&tl)), (2900, 2900 - 7));
     }
 }

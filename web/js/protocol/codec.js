@@ -31,9 +31,11 @@ export const NS = 'urn:lectern:sync:1';
  * @typedef {{ type: 'audio', codec: string, rate: number, channels: number, ms: number,
  *     source: string | null, speaker?: string, frames: Uint8Array[] }} AudioPayload Opus packets,
  *     decoded from base64; `speaker` (set by the focus): whose voice
+ * @typedef {{ type: 'recording', paused: boolean }} RecordingPayload the presenter pauses or
+ *     resumes the recording
  * @typedef {DocumentPayload | PagePayload | ViewportPayload | PointerPayload | PresenterPayload |
  *     StrokeBeginPayload | StrokeExtendPayload | StrokeEndPayload | ShapePayload | TextPayload |
- *     ErasePayload | PageActionPayload | AudioPayload} Payload
+ *     ErasePayload | PageActionPayload | AudioPayload | RecordingPayload} Payload
  * @typedef {{ seq?: number, t: number, meeting?: string, payload: Payload | null,
  *     error?: ProtocolError }} SyncEvent `payload` is null (and `error` set) when the envelope was
  *     readable but its payload was not: the event still takes its seq.
@@ -418,6 +420,8 @@ const READERS = {
     /** @returns {PageActionPayload} */
     redo: (el, r) => ({ type: 'redo', page: r.page('page') }),
     audio: readAudio,
+    /** @returns {RecordingPayload} */
+    recording: (el, r) => ({ type: 'recording', paused: r.bool('paused') }),
 };
 
 const TEXTUAL = new Set(['stroke-begin', 'stroke-extend', 'text', 'audio']);
@@ -498,6 +502,8 @@ export function payloadNode(p) {
             return { name, attrs: p.hide ? { hide: 'true' } : strings({ page: p.page, x: F(p.x ?? 0), y: F(p.y ?? 0) }) };
         case 'presenter':
             return { name, attrs: { nick: p.nick } };
+        case 'recording':
+            return { name, attrs: { paused: String(p.paused) } };
         case 'stroke-begin':
             return { name, attrs: strings({ id: p.id, page: p.page, tool: p.tool, color: p.color, width: F(p.width) }), text: formatPoints(p.points) };
         case 'stroke-extend':

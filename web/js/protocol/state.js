@@ -29,12 +29,12 @@ import {
  *     sizes: number[][] }} DocumentState
  * @typedef {{ seq: number, presenter: string | null, document: DocumentState | null, page: number,
  *     viewport: { x: number, y: number, zoom: number }, pointer: { page: number, x: number, y: number } | null,
- *     ink: Record<string, Record<string, PageInk>> }} State
+ *     recording_paused: boolean, ink: Record<string, Record<string, PageInk>> }} State
  */
 
 /** @returns {State} */
 export function initialState() {
-    return { seq: 0, presenter: null, document: null, page: 0, viewport: { x: 0, y: 0, zoom: 1 }, pointer: null, ink: {} };
+    return { seq: 0, presenter: null, document: null, page: 0, viewport: { x: 0, y: 0, zoom: 1 }, pointer: null, recording_paused: false, ink: {} };
 }
 
 /** @param {Action} a */
@@ -139,6 +139,7 @@ export function checkPayload(state, p) {
         case 'document':
         case 'presenter':
         case 'audio':
+        case 'recording':
             return;
         case 'viewport':
             current();
@@ -183,6 +184,9 @@ function mutate(state, p) {
     switch (p.type) {
         case 'audio':
             return; // audio takes its seq and nothing else
+        case 'recording':
+            state.recording_paused = p.paused;
+            return;
         case 'document':
             state.document = { id: p.id, pages: p.pages, base: p.base, title: p.title, hashes: [...p.hashes], sizes: p.sizes.map(([w, h]) => [w, h]) };
             return turnTo(1);
@@ -316,7 +320,7 @@ export function stateJson(s) {
         });
     return (
         `{"seq":${s.seq},"presenter":${J(s.presenter)},"document":${doc},"page":${s.page},` +
-        `"viewport":${J({ x: v.x, y: v.y, zoom: v.zoom })},"pointer":${pointer},"ink":{${ink.join(',')}}}`
+        `"viewport":${J({ x: v.x, y: v.y, zoom: v.zoom })},"pointer":${pointer},"recording_paused":${s.recording_paused},"ink":{${ink.join(',')}}}`
     );
 }
 
@@ -398,13 +402,14 @@ export function stateFromSnapshot(el) {
         return found[0] ? /** @type {any} */ (parsePayload(found[0])) : null;
     };
     const [document, page, viewport, pointer] = [one('document'), one('page'), one('viewport'), one('pointer')];
+    const recording = one('recording');
     const inks = kids.filter((c) => c.localName === 'ink');
     if (!isMeetingNumber(meeting)) throw invalid('meeting', 'not 9 digits');
     if (presenter !== null && !isNick(presenter)) throw invalid('presenter', 'not a room nick');
     if (seq === null) throw invalid('seq', 'a snapshot answer needs its seq');
 
     const state = initialState();
-    Object.assign(state, { seq, presenter });
+    Object.assign(state, { seq, presenter, recording_paused: recording?.paused === true });
     if (document && page) {
         if (!(page.n >= 1 && page.n <= document.pages)) throw new ProtocolError('no-such-page', `page ${page.n} is not in the current document`);
         const { id, pages, base, title, hashes, sizes } = document;
@@ -431,6 +436,7 @@ export function snapshotNode(s, meeting) {
         children.push(payloadNode({ type: 'viewport', ...s.viewport }));
     }
     if (s.pointer) children.push(payloadNode({ type: 'pointer', ...s.pointer }));
+    if (s.recording_paused) children.push(payloadNode({ type: 'recording', paused: true }));
     for (const doc of Object.keys(s.ink).sort()) {
         for (const n of Object.keys(s.ink[doc]).map(Number).sort((a, b) => a - b)) {
             const pg = s.ink[doc][n];

@@ -38,7 +38,7 @@ export function createMeeting(title) {
     return post('/api/meetings', title ? { title } : {});
 }
 
-/** @returns {Promise<{number: string, title: string, room: string, focus: string}>} */
+/** @returns {Promise<{number: string, title: string, room: string, focus: string, recording?: boolean}>} */
 export function getMeeting(number) {
     return fetch(`/api/meetings/${encodeURIComponent(number)}`).then(json);
 }

@@ -11,6 +11,7 @@ import { loadPackage } from '../protocol/package.js';
 import { ApiError, conversionDone, getManifest, getMeeting, joinMeeting, uploadDocument } from './api.js';
 import { byId, h, showError, toast } from './dom.js';
 import { PageImages } from './pages.js';
+import { RecordingControl } from './recording-control.js';
 import { Stage, WHOLE_PAGE, clampViewport, zoomAround } from './stage.js';
 import { Tools, TOOLS } from './tools.js';
 import { VoiceUI } from './voice.js';
@@ -673,8 +674,10 @@ async function main() {
     wireControls();
     selectTool('pen');
     render();
+    let recorded = true;
     try {
         const m = await getMeeting(number);
+        recorded = m.recording !== false;
         if (m.title) {
             byId('meeting-title').textContent = m.title;
             document.title = `${m.title} — Lectern`;
@@ -689,6 +692,7 @@ async function main() {
     const s = new Session({ join: info, rejoin: () => joinMeeting(number, name, hostKey), sync });
     session = s;
     voice = new VoiceUI({ session: s, bar: /** @type {HTMLElement} */ (document.querySelector('.top-bar')) });
+    new RecordingControl({ session: s, badge: byId('rec-status'), button: /** @type {HTMLButtonElement} */ (byId('rec-btn')), recorded });
     if (localStorage.getItem('lectern.test') === '1') {
         // controls for the voice tests and benchmark; never present outside test mode
         Object.defineProperty(window, 'lecternTest', { value: Object.freeze({ voice: voice.testControls() }) });
