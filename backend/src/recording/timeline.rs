@@ -16,6 +16,8 @@ pub struct AudioBatch {
     pub t: u64,
     pub ms: u32,
     pub frames: Vec<Vec<u8>>,
+    /// Who spoke, as the focus stamped it (`None`: a file the server played).
+    pub speaker: Option<String>,
 }
 
 /// A non-audio event, kept as the XML attendees received (its schema is `protocol/README.md`).
@@ -86,7 +88,7 @@ impl Timeline {
     }
 
     /// Keeps the frames outside every pause, as runs of frames that follow each other.
-    fn add_audio(&mut self, t: u64, ms: u32, frames: &[Vec<u8>]) {
+    fn add_audio(&mut self, t: u64, ms: u32, frames: &[Vec<u8>], speaker: Option<&String>) {
         let step = u64::from(ms);
         let mut run: Option<AudioBatch> = None;
         for (i, frame) in frames.iter().enumerate() {
@@ -99,6 +101,7 @@ impl Timeline {
                 t: pauses::recording_ms(&self.pauses, start),
                 ms,
                 frames: Vec::new(),
+                speaker: speaker.cloned(),
             });
             batch.frames.push(frame.clone());
             self.end_ms = self.end_ms.max(batch.t + batch.frames.len() as u64 * step);
@@ -110,7 +113,7 @@ impl Timeline {
         let seq = event.seq.unwrap_or_default();
         let t = self.recording_ms(event.t);
         if let Payload::Audio(audio) = &event.payload {
-            self.add_audio(event.t, audio.ms, &audio.frames.0);
+            self.add_audio(event.t, audio.ms, &audio.frames.0, audio.speaker.as_ref());
             let _ = state.skip(seq);
             return;
         }
