@@ -3,8 +3,10 @@
 
 pub mod archive;
 pub mod chapters;
+pub mod description;
 pub mod frames;
 pub mod mp4;
+pub mod offline;
 pub mod ogg_opus;
 pub mod pdf;
 pub mod render;
