@@ -25,7 +25,8 @@ async fn record(server: &Server) -> (String, String, String) {
     alice.next_event().await;
     for batch in 0..20 {
         let frames = [FRAME; 3].join(" ");
-        let audio = format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{frames}</audio>");
+        let audio =
+            format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{frames}</audio>");
         alice.request(1000 + batch * 60, &audio).await;
         alice.next_event().await;
     }
@@ -50,7 +51,10 @@ async fn the_replay_reads_the_zips_description_and_ranged_audio() {
     let zip = http::get(server.http_addr(), &format!("{api}.zip?key={key}"));
     assert_eq!(zip.status, 200, "{}", zip.text());
 
-    let tl = http::get(server.http_addr(), &format!("{api}/timeline.json?key={key}"));
+    let tl = http::get(
+        server.http_addr(),
+        &format!("{api}/timeline.json?key={key}"),
+    );
     assert_eq!(tl.status, 200, "{}", tl.text());
     let online: serde_json::Value = serde_json::from_slice(&tl.body).unwrap();
     let offline: serde_json::Value =
@@ -71,14 +75,26 @@ async fn the_replay_reads_the_zips_description_and_ranged_audio() {
     assert_eq!(all.header("accept-ranges"), Some("bytes"));
     assert_eq!(all.header("content-type"), Some("audio/ogg"));
     assert_eq!(all.body, whole);
-    let part = http::request(server.http_addr(), "GET", &audio, &[("Range", "bytes=100-199")], b"");
+    let part = http::request(
+        server.http_addr(),
+        "GET",
+        &audio,
+        &[("Range", "bytes=100-199")],
+        b"",
+    );
     assert_eq!(part.status, 206);
     assert_eq!(
         part.header("content-range"),
         Some(format!("bytes 100-199/{}", whole.len()).as_str())
     );
     assert_eq!(part.body, whole[100..200]);
-    let tail = http::request(server.http_addr(), "GET", &audio, &[("Range", "bytes=-50")], b"");
+    let tail = http::request(
+        server.http_addr(),
+        "GET",
+        &audio,
+        &[("Range", "bytes=-50")],
+        b"",
+    );
     assert_eq!(tail.status, 206);
     assert_eq!(tail.body, whole[whole.len() - 50..]);
     let past = format!("bytes={}-", whole.len());
@@ -87,13 +103,25 @@ async fn the_replay_reads_the_zips_description_and_ranged_audio() {
 
     let html = String::from_utf8(zip_member(&zip.body, "index.html")).unwrap();
     assert!(html.contains("<script type=\"application/json\" id=\"recording\">"));
-    assert!(html.contains("__m[\"replay/offline.js\"]"), "the player is inline");
-    assert!(!html.contains("type=\"module\""), "no module scripts: file:// refuses them");
+    assert!(
+        html.contains("__m[\"replay/offline.js\"]"),
+        "the player is inline"
+    );
+    assert!(
+        !html.contains("type=\"module\""),
+        "no module scripts: file:// refuses them"
+    );
 
-    let replay = http::get(server.http_addr(), &format!("/recordings/{number}/replay?key={key}"));
+    let replay = http::get(
+        server.http_addr(),
+        &format!("/recordings/{number}/replay?key={key}"),
+    );
     assert_eq!(replay.status, 200);
     assert!(replay.text().contains("/web/js/replay/online.js"));
-    assert_eq!(http::get(server.http_addr(), "/recordings/12x/replay").status, 404);
+    assert_eq!(
+        http::get(server.http_addr(), "/recordings/12x/replay").status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -110,7 +138,10 @@ async fn the_replay_endpoints_keep_the_recordings_access_rules() {
         assert_eq!(token.status, 403, "{what} with a token before sharing");
         let owner = http::get(server.http_addr(), &format!("{path}?key={key}"));
         assert_eq!(owner.status, 200, "{what} for the owner");
-        let unknown = http::get(server.http_addr(), &format!("/api/meetings/999999999/recording/{what}?key={key}"));
+        let unknown = http::get(
+            server.http_addr(),
+            &format!("/api/meetings/999999999/recording/{what}?key={key}"),
+        );
         assert_eq!(unknown.status, 404, "{what} of an unknown meeting");
     }
 }

@@ -97,7 +97,8 @@ async fn audio_ogg(
             ok(HttpResponse::PartialContent())
                 .insert_header((
                     header::CONTENT_RANGE,
-                    HeaderValue::from_str(&format!("bytes {start}-{end}/{len}")).map_err(internal)?,
+                    HeaderValue::from_str(&format!("bytes {start}-{end}/{len}"))
+                        .map_err(internal)?,
                 ))
                 .body(body)
         }
@@ -141,7 +142,11 @@ fn byte_range(header: &str, len: u64) -> Range {
             let Some(start) = parse(first) else {
                 return Range::Ignore;
             };
-            let end = if last.is_empty() { Some(u64::MAX) } else { parse(last) };
+            let end = if last.is_empty() {
+                Some(u64::MAX)
+            } else {
+                parse(last)
+            };
             match end {
                 None => Range::Ignore,
                 Some(end) if end < start => Range::Ignore,

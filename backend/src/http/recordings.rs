@@ -14,8 +14,8 @@ use crate::conference::{Conference, ConferenceError};
 use crate::documents::Documents;
 use crate::recording::archive::{self, About, PageFile};
 use crate::recording::description::{self, PageNames};
-use crate::recording::offline;
 use crate::recording::frames;
+use crate::recording::offline;
 use crate::recording::pdf::{self, PageSource};
 use crate::recording::timeline::Timeline;
 
@@ -41,7 +41,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The meeting, when the caller may see its recording (key, link token, or public).
-pub(super) fn authorize(conf: &Conference, number: &str, access: &Access) -> Result<Meeting, ConferenceError> {
+pub(super) fn authorize(
+    conf: &Conference,
+    number: &str,
+    access: &Access,
+) -> Result<Meeting, ConferenceError> {
     conf.recording_access(number, access.key.as_deref(), access.token.as_deref())
         .map(|(meeting, _)| meeting)
 }

@@ -131,16 +131,21 @@ mod tests {
             title: "Talk",
             created: 1,
         };
-        let bytes = build(&about, &timeline, |_, n| {
-            (n == 1).then(|| PageFile {
-                name: "1.webp".into(),
-                bytes: vec![7; 10],
-                thumbnail: Some(vec![8; 4]),
-            })
-        }, &Ok(super::super::offline::Player {
-            script: "window.played = 1;".into(),
-            css: String::new(),
-        }))
+        let bytes = build(
+            &about,
+            &timeline,
+            |_, n| {
+                (n == 1).then(|| PageFile {
+                    name: "1.webp".into(),
+                    bytes: vec![7; 10],
+                    thumbnail: Some(vec![8; 4]),
+                })
+            },
+            &Ok(super::super::offline::Player {
+                script: "window.played = 1;".into(),
+                css: String::new(),
+            }),
+        )
         .unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
         let mut names: Vec<String> = zip.file_names().map(str::to_string).collect();

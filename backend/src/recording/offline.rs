@@ -197,10 +197,8 @@ fn rewrite(key: &str, source: &str) -> Result<Module, LinkError> {
         let trimmed = code.trim_start();
         let top = !was_in_block && !line.starts_with(char::is_whitespace);
         let word = |w: &str| trimmed.starts_with(w) && trimmed[w.len()..].starts_with([' ', '{']);
-        if word("import") || word("export") {
-            if !top {
-                return Err(unsupported(i, "import/export not at the start of a line"));
-            }
+        if (word("import") || word("export")) && !top {
+            return Err(unsupported(i, "import/export not at the start of a line"));
         }
         if top && word("import") {
             // the statement runs to its semicolon, possibly over several lines
@@ -234,7 +232,10 @@ fn rewrite(key: &str, source: &str) -> Result<Module, LinkError> {
                 kind = words.next().unwrap_or("");
             }
             if !matches!(kind, "function" | "class" | "const" | "let") {
-                return Err(unsupported(i, &format!("export {}", decl.split(' ').next().unwrap_or(""))));
+                return Err(unsupported(
+                    i,
+                    &format!("export {}", decl.split(' ').next().unwrap_or("")),
+                ));
             }
             let name = words.find(|w| !w.is_empty()).unwrap_or("");
             let name = name.strip_prefix('*').unwrap_or(name); // function* gen
@@ -270,13 +271,18 @@ fn import(from: &str, stmt: &str) -> Result<(Option<String>, String), String> {
         .strip_prefix(['\'', '"'])
         .and_then(|s| s.strip_suffix(['\'', '"']))
         .ok_or_else(|| format!("import from {spec}"))?;
-    let dep = resolve(from, spec).ok_or_else(|| format!("import of `{spec}` (not a relative .js path)"))?;
+    let dep = resolve(from, spec)
+        .ok_or_else(|| format!("import of `{spec}` (not a relative .js path)"))?;
     let Some(clause) = clause else {
         return Ok((None, dep));
     };
     if let Some(ns) = clause.strip_prefix("* as ") {
         let ns = ns.trim();
-        return if is_ident(ns) { Ok((Some(ns.to_string()), dep)) } else { Err(format!("import * as {ns}")) };
+        return if is_ident(ns) {
+            Ok((Some(ns.to_string()), dep))
+        } else {
+            Err(format!("import * as {ns}"))
+        };
     }
     let inner = clause
         .strip_prefix('{')
@@ -300,10 +306,17 @@ fn import(from: &str, stmt: &str) -> Result<(Option<String>, String), String> {
 /// it is unpacked into, with no server (page images and `audio.ogg` by relative paths).
 pub fn index_html(description: &Value, player: &Player) -> String {
     let title = description["title"].as_str().unwrap_or("");
-    let title = if title.is_empty() { "Lectern recording" } else { title };
+    let title = if title.is_empty() {
+        "Lectern recording"
+    } else {
+        title
+    };
     // `</` and `<!--` would end or confuse the script element; `<\/` and `<\u0021` are the
     // same characters to JSON.parse and (in strings, regexes and comments) to JavaScript.
-    let json = description.to_string().replace("</", "<\\/").replace("<!--", "<\\u0021--");
+    let json = description
+        .to_string()
+        .replace("</", "<\\/")
+        .replace("<!--", "<\\u0021--");
     let script = escape_script(&player.script);
     let css = player.css.replace("</", "<\\/");
     format!(
@@ -326,9 +339,9 @@ fn escape_script(js: &str) -> String {
         if tail.len() >= 8 && tail[..8].eq_ignore_ascii_case("</script") {
             out.push_str("<\\/");
             rest = &tail[2..];
-        } else if tail.starts_with("<!--") {
+        } else if let Some(after) = tail.strip_prefix("<!--") {
             out.push_str("<\\!--");
-            rest = &tail[4..];
+            rest = after;
         } else {
             out.push('<');
             rest = &tail[1..];
@@ -339,7 +352,9 @@ fn escape_script(js: &str) -> String {
 }
 
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -57,8 +57,14 @@ fn rejects_what_it_does_not_understand() {
         ("const m = await import('./x.js');\n", "dynamic import()"),
         ("const u = new URL('x', import.meta.url);\n", "import.meta"),
         ("import x from './x.js';\n", "default import"),
-        ("import { Strophe } from 'strophe.js';\n", "not a relative .js path"),
-        ("if (a) {\n    export const b = 1;\n}\n", "not at the start of a line"),
+        (
+            "import { Strophe } from 'strophe.js';\n",
+            "not a relative .js path",
+        ),
+        (
+            "if (a) {\n    export const b = 1;\n}\n",
+            "not at the start of a line",
+        ),
         ("export const { a, b } = o;\n", "export of `{`"),
     ];
     for (src, what) in cases {
@@ -89,7 +95,8 @@ fn rejects_cycles_and_missing_modules() {
 
 #[test]
 fn the_page_escapes_what_would_end_its_scripts() {
-    let description = serde_json::json!({"title": "A <b> & </script> talk", "chat": ["</script><!--"]});
+    let description =
+        serde_json::json!({"title": "A <b> & </script> talk", "chat": ["</script><!--"]});
     let player = Player {
         script: "const s = '</script>'; const r = /<!--/;\n".into(),
         css: "body { margin: 0 }\n".into(),
