@@ -42,7 +42,8 @@ export function pairMarkers(sent, turns, heard) {
  * through a MediaElementAudioSourceNode into the voice tap worklet (protocol/voice-tap.worklet.js,
  * loaded from `workletUrl`), and each onset is timed as the voice tests time them, through the
  * AudioContext's output timestamp. The markers heard collect in `window.__lecternHeard`
- * (`{ freq, at }`, epoch ms).
+ * (`{ freq, at }`, epoch ms). Returns the context's state and latencies (s): the element's
+ * `currentTime` does not count the graph's output latency, the tap's timestamps do.
  * @param {import('playwright-core').Page} page
  * @param {string} selector the audio element
  * @param {number[]} freqs
@@ -69,7 +70,7 @@ export function tapAudioElement(page, selector, freqs, workletUrl) {
             node.connect(ctx.destination);
             node.port.postMessage({ freqs: fs });
             await ctx.resume();
-            return ctx.state;
+            return { state: ctx.state, baseLatency: ctx.baseLatency, outputLatency: ctx.outputLatency };
         },
         [selector, freqs, workletUrl],
     );
