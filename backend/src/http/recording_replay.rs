@@ -3,7 +3,7 @@
 //! requests, without which Chromium cannot seek an `<audio>`). Page images and thumbnails come
 //! from the documents API. Access as for every recording endpoint (docs/RECORDINGS.md).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -60,6 +60,48 @@ async fn timeline_json(
         .json(json))
 }
 
+/// Recently built `audio.ogg` files: a player seeking asks for many ranges of the same file,
+/// and building it means parsing every archived event. An entry is good while the archive
+/// holds the same events (a meeting still running, or a deleted recording, moves its last seq).
+static AUDIO: Mutex<Vec<AudioEntry>> = Mutex::new(Vec::new());
+const AUDIO_KEPT: usize = 4;
+
+struct AudioEntry {
+    meeting: String,
+    events: usize,
+    last_seq: u64,
+    ogg: Arc<Vec<u8>>,
+}
+
+fn cached_audio(conf: &Conference, meeting: &Meeting) -> Result<Arc<Vec<u8>>, ConferenceError> {
+    let records = conf.meetings.archive(&meeting.number)?;
+    let (events, last_seq) = (records.len(), records.last().map_or(0, |r| r.0));
+    let same = |e: &AudioEntry| {
+        e.meeting == meeting.number.as_str() && e.events == events && e.last_seq == last_seq
+    };
+    if let Some(hit) = AUDIO.lock().expect("audio cache").iter().find(|e| same(e)) {
+        return Ok(hit.ogg.clone());
+    }
+    let timeline = Timeline::from_records(&records).map_err(internal)?;
+    let ogg = Arc::new(
+        description::audio(&meeting.title, &timeline)
+            .map_err(internal)?
+            .0,
+    );
+    let mut cache = AUDIO.lock().expect("audio cache");
+    cache.retain(|e| e.meeting != meeting.number.as_str());
+    if cache.len() >= AUDIO_KEPT {
+        cache.remove(0);
+    }
+    cache.push(AudioEntry {
+        meeting: meeting.number.to_string(),
+        events,
+        last_seq,
+        ogg: ogg.clone(),
+    });
+    Ok(ogg)
+}
+
 /// `GET /api/meetings/{number}/recording/audio.ogg?key=…|token=…`: the zip's `audio.ogg`,
 /// whole (`200`) or one byte range (`206`; `416` when it lies outside the file).
 async fn audio_ogg(
@@ -70,14 +112,9 @@ async fn audio_ogg(
 ) -> Result<HttpResponse, ConferenceError> {
     let meeting = authorize(&conf, &number, &access)?;
     let conf = conf.get_ref().clone();
-    let ogg = web::block(move || -> Result<Vec<u8>, ConferenceError> {
-        let timeline = read_timeline(&conf, &meeting)?;
-        Ok(description::audio(&meeting.title, &timeline)
-            .map_err(internal)?
-            .0)
-    })
-    .await
-    .map_err(internal)??;
+    let ogg = web::block(move || cached_audio(&conf, &meeting))
+        .await
+        .map_err(internal)??;
     let len = ogg.len() as u64;
     let range = req
         .headers()
@@ -91,7 +128,7 @@ async fn audio_ogg(
             .take()
     };
     Ok(match range {
-        None | Some(Range::Ignore) => ok(HttpResponse::Ok()).body(ogg),
+        None | Some(Range::Ignore) => ok(HttpResponse::Ok()).body(ogg.to_vec()),
         Some(Range::Bytes(start, end)) => {
             let body = ogg[start as usize..=end as usize].to_vec();
             ok(HttpResponse::PartialContent())
