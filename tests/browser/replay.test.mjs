@@ -211,6 +211,8 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
             const px = await inkNear(off.page, 0.5, 0.5);
             return px[3] > 128 ? px : null;
         }, 'the stroke on the offline canvas');
+        // The voice plays: its clock moves on. (Its markers cannot be tapped here: to Web Audio a
+        // file:// page's media is cross-origin, so a MediaElementAudioSourceNode hears silence.)
         await off.page.locator('#play-btn').click();
         const playing = await waitReplay(off.page, (x) => x.playing && x.clock === 'audio' && x.t > t + 1500, 'the audio to play on');
         await off.page.locator('#speed').selectOption('2');
