@@ -16,6 +16,7 @@ use std::time::Instant;
 use clap::Parser;
 use lectern::recording::archive::{self, About, PageFile};
 use lectern::recording::mp4::{self, Options};
+use lectern::recording::offline;
 use lectern::recording::timeline::Timeline;
 
 #[derive(Parser)]
@@ -57,12 +58,21 @@ fn main() {
         created: 0,
     };
     let t = Instant::now();
-    let zip = archive::build(&about, &timeline, |id, n| {
-        page(id, n).map(|bytes| PageFile {
-            name: format!("{n}.png"),
-            bytes,
-        })
-    })
+    // linking the offline player is part of every zip export, as on the server
+    let web = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../web");
+    let player = offline::player(&web).map_err(|e| e.to_string());
+    let zip = archive::build(
+        &about,
+        &timeline,
+        |id, n| {
+            page(id, n).map(|bytes| PageFile {
+                name: format!("{n}.png"),
+                bytes,
+                thumbnail: None,
+            })
+        },
+        &player,
+    )
     .expect("the zip builds");
     let zip_s = t.elapsed().as_secs_f64();
 

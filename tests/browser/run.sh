@@ -4,9 +4,10 @@
 #
 #   bash tests/browser/run.sh                       # from the repository root
 #   LECTERN_BIN=/abs/path/lectern bash tests/browser/run.sh
+#   bash tests/browser/run.sh replay.test.mjs       # only these test files (names in tests/browser)
 #
-# Installs what it needs on first use: chromium, chromium-driver, espeak-ng and sox with apt-get
-# (as root), node_modules here with `npm ci` (playwright-core only; it never downloads a browser).
+# Installs what it needs on first use: chromium, chromium-driver, espeak-ng, sox and unzip with apt-get
+# and unzip (the replay test unpacks a recording) (as root), node_modules here with `npm ci` (playwright-core only; it never downloads a browser).
 # Each test file starts its own server on free ports with a temporary data directory.
 set -uo pipefail
 
@@ -45,17 +46,18 @@ if [ ! -x "$CHROMIUM" ]; then
     fi
 fi
 
-# --- espeak-ng and sox: the voice test's fake microphone recording (make-voice-wav.sh) -----------
+# --- espeak-ng, sox (the voice tests' fake microphone, make-voice-wav.sh), unzip (replay) --
 missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox)
+command -v unzip >/dev/null || missing+=(unzip)
 if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         say "installing ${missing[*]} from Debian"
         quietly apt-get update -qq
         quietly env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
     else
-        die "missing ${missing[*]} (on Debian, as root: apt-get install espeak-ng sox)"
+        die "missing ${missing[*]} (on Debian, as root: apt-get install ${missing[*]})"
     fi
 fi
 
@@ -65,7 +67,14 @@ fi
 # --- Run ------------------------------------------------------------------------------------------
 say "lectern binary: $LECTERN_BIN"
 say "chromium: $("$CHROMIUM" --version 2>/dev/null | head -n1)"
-cd "$HERE" && node --test --test-reporter=spec --test-concurrency=1 ./*.test.mjs "$@"
+# arguments naming test files run just those; any other arguments go to node --test
+files=()
+args=()
+for a in "$@"; do
+    case "$a" in *.test.mjs) files+=("./$(basename "$a")") ;; *) args+=("$a") ;; esac
+done
+[ "${#files[@]}" -gt 0 ] || files=(./*.test.mjs)
+cd "$HERE" && node --test --test-reporter=spec --test-concurrency=1 "${args[@]}" "${files[@]}"
 status=$?
 if [ "$status" -eq 0 ]; then say "browser suite passed"; else say "browser suite FAILED"; fi
 exit "$status"

@@ -36,3 +36,42 @@ export function pairMarkers(sent, turns, heard) {
     }
     return out;
 }
+
+/**
+ * Taps an `<audio>` element's output in the page for tone markers: the element is routed
+ * through a MediaElementAudioSourceNode into the voice tap worklet (protocol/voice-tap.worklet.js,
+ * loaded from `workletUrl`), and each onset is timed as the voice tests time them, through the
+ * AudioContext's output timestamp. The markers heard collect in `window.__lecternHeard`
+ * (`{ freq, at }`, epoch ms). Returns the context's state and latencies (s): the element's
+ * `currentTime` does not count the graph's output latency, the tap's timestamps do.
+ * @param {import('playwright-core').Page} page
+ * @param {string} selector the audio element
+ * @param {number[]} freqs
+ * @param {string} workletUrl
+ */
+export function tapAudioElement(page, selector, freqs, workletUrl) {
+    return page.evaluate(
+        async ([sel, fs, url]) => {
+            const w = /** @type {any} */ (window);
+            const audio = /** @type {HTMLAudioElement} */ (document.querySelector(sel));
+            const ctx = new AudioContext();
+            await ctx.audioWorklet.addModule(url);
+            const node = new AudioWorkletNode(ctx, 'lectern-tap', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
+            w.__lecternHeard = [];
+            node.port.onmessage = (e) => {
+                const { freq, frame } = e.data;
+                const ts = ctx.getOutputTimestamp();
+                const perf = ts.performanceTime && ts.contextTime !== undefined
+                    ? ts.performanceTime + (frame / ctx.sampleRate - ts.contextTime) * 1000
+                    : performance.now() + (frame / ctx.sampleRate - ctx.currentTime + (ctx.outputLatency || ctx.baseLatency || 0)) * 1000;
+                w.__lecternHeard.push({ freq, at: performance.timeOrigin + perf });
+            };
+            ctx.createMediaElementSource(audio).connect(node);
+            node.connect(ctx.destination);
+            node.port.postMessage({ freqs: fs });
+            await ctx.resume();
+            return { state: ctx.state, baseLatency: ctx.baseLatency, outputLatency: ctx.outputLatency };
+        },
+        [selector, freqs, workletUrl],
+    );
+}

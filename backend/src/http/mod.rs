@@ -16,8 +16,9 @@ use crate::xmpp::{websocket, Xmpp};
 mod audio;
 mod documents;
 mod meetings;
-mod pages;
+pub(crate) mod pages;
 mod recording_admin;
+mod recording_replay;
 mod recordings;
 
 struct Status {
@@ -58,6 +59,7 @@ pub fn server(
             .configure(meetings::routes)
             .configure(recordings::routes)
             .configure(recording_admin::routes)
+            .configure(recording_replay::routes)
             .configure(pages::routes)
             .route("/status", web::get().to(status_page))
             .route("/xmpp-websocket", web::get().to(websocket::upgrade))

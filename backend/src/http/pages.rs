@@ -1,6 +1,7 @@
 //! The browser client's pages: `GET /` (home: create a meeting, join one), `GET /m/{number}`
 //! (the meeting: attendee view, presenter view when `?key=` carries the host key),
-//! `GET /recordings` (the recordings list), and the
+//! `GET /recordings` (the recordings list), `GET /recordings/{number}/replay` (a recording in
+//! the browser), and the
 //! client's static files (`web/js`, `web/css`, `web/vendor`) under `/web/`.
 //!
 //! The pages are tera templates embedded in the binary; everything live happens in the ES
@@ -44,12 +45,14 @@ pub fn routes_with_dir(cfg: &mut web::ServiceConfig, dir: PathBuf) {
         ("home.html", include_str!("templates/home.html")),
         ("meeting.html", include_str!("templates/meeting.html")),
         ("recordings.html", include_str!("templates/recordings.html")),
+        ("replay.html", include_str!("templates/replay.html")),
     ])
     .expect("the embedded templates parse");
     cfg.app_data(web::Data::new(Pages { tera }))
         .route("/", web::get().to(home))
         .route("/m/{number}", web::get().to(meeting))
         .route("/recordings", web::get().to(recordings))
+        .route("/recordings/{number}/replay", web::get().to(replay))
         .service(
             Files::new("/web", dir)
                 .path_filter(|path, _| {
@@ -67,12 +70,20 @@ async fn home(pages: web::Data<Pages>) -> HttpResponse {
     render(&pages, "home.html", &Context::new())
 }
 
+fn not_a_number(number: &str) -> Option<HttpResponse> {
+    (number.is_empty() || number.len() > 32 || !number.bytes().all(|b| b.is_ascii_digit())).then(
+        || {
+            HttpResponse::NotFound()
+                .content_type("text/plain; charset=utf-8")
+                .body("No such meeting: a meeting number is digits only.\n")
+        },
+    )
+}
+
 async fn meeting(pages: web::Data<Pages>, number: web::Path<String>) -> HttpResponse {
     let number = number.into_inner();
-    if number.is_empty() || number.len() > 32 || !number.bytes().all(|b| b.is_ascii_digit()) {
-        return HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("No such meeting: a meeting number is digits only.\n");
+    if let Some(resp) = not_a_number(&number) {
+        return resp;
     }
     let mut ctx = Context::new();
     ctx.insert("number", &number);
@@ -81,6 +92,18 @@ async fn meeting(pages: web::Data<Pages>, number: web::Path<String>) -> HttpResp
 
 async fn recordings(pages: web::Data<Pages>) -> HttpResponse {
     render(&pages, "recordings.html", &Context::new())
+}
+
+/// `/recordings/{number}/replay?key=…|token=…`: the page loads the recording through the
+/// recording API, which checks the key or token (so a wrong one shows that API's error).
+async fn replay(pages: web::Data<Pages>, number: web::Path<String>) -> HttpResponse {
+    let number = number.into_inner();
+    if let Some(resp) = not_a_number(&number) {
+        return resp;
+    }
+    let mut ctx = Context::new();
+    ctx.insert("number", &number);
+    render(&pages, "replay.html", &ctx)
 }
 
 fn render(pages: &Pages, name: &str, ctx: &Context) -> HttpResponse {

@@ -13,7 +13,9 @@ use crate::conference::meetings::Meeting;
 use crate::conference::{Conference, ConferenceError};
 use crate::documents::Documents;
 use crate::recording::archive::{self, About, PageFile};
+use crate::recording::description::{self, PageNames};
 use crate::recording::frames;
+use crate::recording::offline;
 use crate::recording::pdf::{self, PageSource};
 use crate::recording::timeline::Timeline;
 
@@ -39,7 +41,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The meeting, when the caller may see its recording (key, link token, or public).
-fn authorize(conf: &Conference, number: &str, access: &Access) -> Result<Meeting, ConferenceError> {
+pub(super) fn authorize(
+    conf: &Conference,
+    number: &str,
+    access: &Access,
+) -> Result<Meeting, ConferenceError> {
     conf.recording_access(number, access.key.as_deref(), access.token.as_deref())
         .map(|(meeting, _)| meeting)
 }
@@ -70,7 +76,9 @@ async fn download_zip(
             title: &meeting.title,
             created: meeting.created,
         };
-        archive::build(&about, &timeline, |id, n| page_file(&docs, id, n)).map_err(internal)
+        let player = offline_player();
+        archive::build(&about, &timeline, |id, n| page_file(&docs, id, n), &player)
+            .map_err(internal)
     })
     .await
     .map_err(internal)??;
@@ -83,13 +91,56 @@ async fn download_zip(
         .body(bytes))
 }
 
-/// A page image from the documents store, if the document is still there.
+/// The zip's offline player, linked from the served web client. Without it (the web files
+/// are not where the server looks) the zip still downloads, with a README saying why; the
+/// server log says so too, as that is an installation fault.
+fn offline_player() -> archive::Player {
+    let web = super::pages::web_dir();
+    offline::player(&web).map_err(|e| {
+        tracing::error!(
+            "recording zip without index.html: the offline player cannot be built from {}: {e}",
+            web.display()
+        );
+        e.to_string()
+    })
+}
+
+/// A page image (and its thumbnail) from the documents store, if the document is still there.
 pub(super) fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageFile> {
     let manifest = docs.manifest(id).ok()?;
     let entry = manifest.pages.iter().find(|p| p.number == n as usize)?;
     let name = entry.image.rsplit('/').next()?.to_string();
     let bytes = std::fs::read(docs.file(id, "pages", &name).ok()?).ok()?;
-    Some(PageFile { name, bytes })
+    let thumbnail = entry
+        .thumbnail
+        .rsplit('/')
+        .next()
+        .and_then(|t| docs.file(id, "thumbs", t).ok())
+        .and_then(|path| std::fs::read(path).ok());
+    Some(PageFile {
+        name,
+        bytes,
+        thumbnail,
+    })
+}
+
+/// Which files a page has on the server, without reading them (the replay page's
+/// `timeline.json` names them as the zip does).
+pub(super) fn page_names(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageNames> {
+    let manifest = docs.manifest(id).ok()?;
+    let entry = manifest.pages.iter().find(|p| p.number == n as usize)?;
+    let name = entry.image.rsplit('/').next()?.to_string();
+    docs.file(id, "pages", &name).ok().filter(|p| p.exists())?;
+    let thumbnail = entry
+        .thumbnail
+        .rsplit('/')
+        .next()
+        .filter(|t| docs.file(id, "thumbs", t).is_ok_and(|p| p.exists()))
+        .map(|_| description::thumbnail_name(&name));
+    Some(PageNames {
+        image: name,
+        thumbnail,
+    })
 }
 
 /// `GET /api/meetings/{number}/recording.pdf?key=HOST_KEY`: every page of every shared

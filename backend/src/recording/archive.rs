@@ -3,104 +3,93 @@
 
 use std::io::{Cursor, Write};
 
-use serde_json::json;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
 
-use super::ogg_opus::{self, Batch};
+use super::description::{self, PageNames};
 use super::timeline::Timeline;
-use super::{chapters, RecordingError};
+use super::RecordingError;
 
-/// The format name and version written into `timeline.json`.
-pub const FORMAT: &str = "lectern-recording/1";
+pub use super::description::{About, FORMAT};
 
-/// What the archive is about, beyond the events.
-pub struct About<'a> {
-    pub meeting: &'a str,
-    pub title: &'a str,
-    /// Unix seconds.
-    pub created: u64,
-}
-
-/// A page image to include: its file name inside `pages/<document>/` and its bytes.
+/// A page image to include: its file name inside `pages/<document>/`, its bytes, and its
+/// thumbnail's bytes when the server has one.
 pub struct PageFile {
     pub name: String,
     pub bytes: Vec<u8>,
+    pub thumbnail: Option<Vec<u8>>,
 }
+
+/// The offline player for `index.html`: the linked player script (`offline.rs`), or why it
+/// could not be built — then the zip carries a `README.txt` saying so instead.
+pub type Player = Result<super::offline::Player, String>;
 
 /// Builds the zip in memory. `page` fetches a document's page image (`None`: not kept).
 pub fn build(
     about: &About<'_>,
     timeline: &Timeline,
     mut page: impl FnMut(&str, u32) -> Option<PageFile>,
+    player: &Player,
 ) -> Result<Vec<u8>, RecordingError> {
     let mut zip = ZipWriter::new(Cursor::new(Vec::new()));
     // Opus and page images are compressed already; only the text is worth deflating.
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let text = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
 
-    let batches: Vec<Batch<'_>> = timeline
-        .audio
-        .iter()
-        .map(|a| Batch {
-            t: a.t,
-            ms: a.ms,
-            frames: &a.frames,
-        })
-        .collect();
-    let mut ogg = Vec::new();
-    let audio = ogg_opus::write(&mut ogg, about.title, &batches)?;
+    let (ogg, audio) = description::audio(about.title, timeline)?;
     zip.start_file("audio.ogg", stored).map_err(zip_error)?;
     zip.write_all(&ogg)?;
 
-    let mut documents = Vec::new();
+    let mut kept = std::collections::HashMap::new();
     for doc in &timeline.documents {
-        let mut pages = Vec::new();
         for info in &doc.page_info {
-            let file = page(&doc.id, info.number).map(|f| {
-                let path = format!("pages/{}/{}", doc.id, f.name);
-                (path, f.bytes)
-            });
-            if let Some((path, bytes)) = &file {
-                zip.start_file(path.as_str(), stored).map_err(zip_error)?;
-                zip.write_all(bytes)?;
-            }
-            pages.push(json!({
-                "n": info.number,
-                "file": file.map(|(path, _)| path),
-                "sha256": info.hash,
-                "width": info.w,
-                "height": info.h,
-            }));
+            let Some(f) = page(&doc.id, info.number) else {
+                continue;
+            };
+            zip.start_file(format!("pages/{}/{}", doc.id, f.name), stored)
+                .map_err(zip_error)?;
+            zip.write_all(&f.bytes)?;
+            let thumbnail = match &f.thumbnail {
+                Some(bytes) => {
+                    let name = description::thumbnail_name(&f.name);
+                    zip.start_file(format!("pages/{}/{name}", doc.id), stored)
+                        .map_err(zip_error)?;
+                    zip.write_all(bytes)?;
+                    Some(name)
+                }
+                None => None,
+            };
+            let names = PageNames {
+                image: f.name,
+                thumbnail,
+            };
+            kept.insert((doc.id.clone(), info.number), names);
         }
-        documents.push(json!({"id": doc.id, "title": doc.title, "pages": pages}));
     }
 
-    let duration_ms = timeline.end_ms.max(audio.duration_ms());
-    let description = json!({
-        "format": FORMAT,
-        "meeting": about.meeting,
-        "title": about.title,
-        "created": about.created,
-        "duration_ms": duration_ms,
-        "audio": {
-            "file": "audio.ogg",
-            "codec": "opus",
-            "duration_ms": audio.duration_ms(),
-            "packets": audio.packets,
-            "silence_packets": audio.silence,
-            "pre_skip": ogg_opus::PRE_SKIP,
-        },
-        "documents": documents,
-        "chapters": timeline.chapters,
-        "pauses": timeline.pauses,
-        "events": timeline.events,
+    let description = description::describe(about, timeline, &audio, |id, n| {
+        kept.remove(&(id.to_string(), n))
     });
     zip.start_file("timeline.json", text).map_err(zip_error)?;
     serde_json::to_writer_pretty(&mut zip, &description).map_err(std::io::Error::other)?;
 
     zip.start_file("chapters.vtt", text).map_err(zip_error)?;
-    zip.write_all(chapters::webvtt(&timeline.chapters, duration_ms).as_bytes())?;
+    zip.write_all(description::webvtt(timeline, &audio).as_bytes())?;
+
+    match player {
+        Ok(player) => {
+            zip.start_file("index.html", text).map_err(zip_error)?;
+            zip.write_all(super::offline::index_html(&description, player).as_bytes())?;
+        }
+        Err(why) => {
+            zip.start_file("README.txt", text).map_err(zip_error)?;
+            let note = format!(
+                "This recording has no offline player (index.html): the server could not build it ({why}).\n\
+                 audio.ogg plays in any player; timeline.json says what happened when.\n"
+            );
+            zip.write_all(note.as_bytes())?;
+        }
+    }
 
     let cursor = zip.finish().map_err(zip_error)?;
     Ok(cursor.into_inner())
@@ -142,12 +131,21 @@ mod tests {
             title: "Talk",
             created: 1,
         };
-        let bytes = build(&about, &timeline, |_, n| {
-            (n == 1).then(|| PageFile {
-                name: "1.webp".into(),
-                bytes: vec![7; 10],
-            })
-        })
+        let bytes = build(
+            &about,
+            &timeline,
+            |_, n| {
+                (n == 1).then(|| PageFile {
+                    name: "1.webp".into(),
+                    bytes: vec![7; 10],
+                    thumbnail: Some(vec![8; 4]),
+                })
+            },
+            &Ok(super::super::offline::Player {
+                script: "window.played = 1;".into(),
+                css: String::new(),
+            }),
+        )
         .unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
         let mut names: Vec<String> = zip.file_names().map(str::to_string).collect();
@@ -157,6 +155,8 @@ mod tests {
             [
                 "audio.ogg".to_string(),
                 "chapters.vtt".into(),
+                "index.html".into(),
+                format!("pages/{doc}/1.thumb.webp"),
                 format!("pages/{doc}/1.webp"),
                 "timeline.json".into()
             ]
@@ -173,6 +173,10 @@ mod tests {
         assert_eq!(
             v["documents"][0]["pages"][1]["file"],
             serde_json::Value::Null
+        );
+        assert_eq!(
+            v["documents"][0]["pages"][0]["thumbnail"],
+            format!("pages/{doc}/1.thumb.webp")
         );
         assert_eq!(v["chapters"][1]["page"], 2);
         assert_eq!(v["events"].as_array().unwrap().len(), 2);

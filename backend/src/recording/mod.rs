@@ -3,9 +3,11 @@
 
 pub mod archive;
 pub mod chapters;
+pub mod description;
 pub mod frames;
 pub mod mix;
 pub mod mp4;
+pub mod offline;
 pub mod ogg_opus;
 pub mod pauses;
 pub mod pdf;

@@ -2,6 +2,7 @@
 
 import { createMeeting } from './api.js';
 import { byId, showError } from './dom.js';
+import { rememberHostKey } from './recordings.js';
 
 /**
  * The meeting path for what a user typed: a number (spaces and dashes allowed) or a link
@@ -29,6 +30,8 @@ function init() {
         try {
             const title = /** @type {HTMLInputElement} */ (byId('create-title')).value.trim();
             const m = await createMeeting(title);
+            // so /recordings lists this meeting's recording for this browser
+            rememberHostKey(m.number, m.host_key);
             byId('created-number').textContent = m.number.replace(/(\d{3})(?=\d)/g, '$1 ');
             const presenter = /** @type {HTMLAnchorElement} */ (byId('presenter-link'));
             presenter.href = m.presenter_url;

@@ -61,6 +61,7 @@ function row(r, token) {
     const cred = credentials(r, token);
     const title = el('td');
     title.append(el('strong', {}, r.title || `Meeting ${r.number}`), ' ');
+    title.append(el('a', { href: `/recordings/${r.number}/replay?${cred}`, class: 'replay' }, 'Replay'), ' ');
     title.append(el('a', { href: `/api/meetings/${r.number}/recording.zip?${cred}`, class: 'download' }, 'Download (zip)'));
     tr.append(title);
     tr.append(el('td', {}, new Date(r.created * 1000).toLocaleString()));
@@ -135,4 +136,5 @@ async function main() {
     /** @type {HTMLElement} */ (document.getElementById('rec-empty')).hidden = items.length > 0;
 }
 
-main().catch(showError);
+// home.js imports this module for rememberHostKey: run only on the recordings page
+if (typeof document !== 'undefined' && document.getElementById('rec-rows')) main().catch(showError);

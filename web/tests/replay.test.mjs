@@ -1,0 +1,96 @@
+// The replay's UI-free part (web/js/replay/model.js): a recording description answers "what
+// was shown at media time T" through the protocol's reducer, whatever order the questions come
+// in (seeks back and forth, checkpoints), and finds slide text and chat.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DOMParser } from '@xmldom/xmldom';
+
+import { CHECKPOINT_EVERY, Recording, clockText } from '../js/replay/model.js';
+
+const DOC = 'a1'.repeat(32);
+const parse = (/** @type {string} */ xml) => /** @type {any} */ (new DOMParser().parseFromString(xml, 'text/xml')).documentElement;
+const ev = (seq, t, body) => ({ seq, t, type: 'x', xml: `<event xmlns='urn:lectern:sync:1' seq='${seq}' t='${t}'>${body}</event>` });
+const pages = [1, 2, 3, 4].map((n) => `<p n='${n}' hash='${String(n).padStart(2, '0').repeat(32)}' w='1280' h='720'/>`).join('');
+const shape = (id, page) => `<shape id='${id}' page='${page}' kind='line' color='#1e88e5' width='0.003' x1='0.1' y1='0.1' x2='0.4' y2='0.3'/>`;
+
+/** A talk: share at 100, turns at 1000/2000/3000 (seq gaps: audio batches), ink on page 4. */
+function talk(extra = []) {
+    const events = [
+        ev(1, 0, "<presenter nick='Pat'/>"),
+        ev(2, 100, `<document id='${DOC}' pages='4' base='/x/' title='Deck'>${pages}</document>`),
+        ev(5, 1000, "<page n='2'/>"),
+        ev(6, 1500, shape('a', 2)),
+        ev(9, 2000, "<page n='3'/>"),
+        ev(12, 3000, "<page n='4'/>"),
+        ev(13, 3200, shape('b', 4)),
+        ev(14, 3300, shape('c', 4)),
+        ev(15, 3400, "<erase page='4' ids='b'/>"),
+        ...extra,
+    ];
+    return {
+        format: 'lectern-recording/1',
+        title: 'Deck talk',
+        duration_ms: 5000,
+        audio: { file: 'audio.ogg', duration_ms: 4800, packets: 240 },
+        documents: [{ id: DOC, title: 'Deck', pages: [1, 2, 3, 4].map((n) => ({ n, file: `pages/${DOC}/${n}.webp`, text: n === 3 ? 'Costs went DOWN in every région' : `Slide ${n}` })) }],
+        chapters: [100, 1000, 2000, 3000].map((t, i) => ({ t, document: DOC, page: i + 1, title: `Deck — page ${i + 1}` })),
+        events,
+        chat: [{ t: 2500, nick: 'Ann', body: 'Which region fell most?' }, { t: 800, nick: 'Bob', body: 'hello' }],
+    };
+}
+
+describe('replay model', () => {
+    it('answers the page and ink shown at any time, seeking back and forth', () => {
+        const rec = new Recording(talk(), { parse });
+        const at = (t) => {
+            const v = rec.viewAt(t);
+            return `${v.page}:${v.items.join(',')}`;
+        };
+        const expected = [[0, '0:'], [99, '0:'], [100, '1:'], [1499, '2:'], [1500, '2:a'], [2000, '3:'], [3250, '4:b'], [3300, '4:b,c'], [3400, '4:c'], [9999, '4:c']];
+        for (const [t, want] of expected) assert.equal(at(t), want, `at ${t}`);
+        for (const [t, want] of expected.slice().reverse()) assert.equal(at(t), want, `back at ${t}`);
+        assert.equal(rec.viewAt(3100).document, DOC);
+        assert.equal(rec.nextAfter(2000), 3000);
+        assert.equal(rec.nextAfter(3400), Infinity);
+        assert.equal(rec.hasAudio, true);
+        assert.equal(rec.duration, 5000);
+    });
+
+    it('a long recording seeks through checkpoints to the same state as a replay from the start', () => {
+        const strokes = [];
+        for (let i = 0; i < CHECKPOINT_EVERY * 3; i++) strokes.push(ev(16 + i, 4000 + i, shape(`s${i}`, 4)));
+        const rec = new Recording(talk(strokes), { parse });
+        assert.equal(rec.checkpoints.length, 4);
+        const fresh = (t) => new Recording(talk(strokes), { parse }).viewAt(t);
+        for (const t of [4000 + 150, 4000 + 10, 4000 + CHECKPOINT_EVERY * 2, 3300, 4000 + 191]) {
+            assert.deepEqual(rec.viewAt(t), fresh(t), `at ${t}`);
+        }
+        assert.equal(rec.viewAt(1e9).items.length, 1 + CHECKPOINT_EVERY * 3);
+    });
+
+    it('a presenter clock that stepped back never reorders events', () => {
+        const rec = new Recording(talk([ev(16, 3350, "<page n='1'/>"), ev(17, 3360, "<page n='2'/>")]), { parse });
+        // seq 15 (erase, t 3400) precedes them: they wait for it
+        assert.equal(rec.viewAt(3380).page, 4);
+        assert.equal(rec.viewAt(3400).page, 2);
+    });
+
+    it('finds slide text and chat, accent- and case-insensitively, in time order', () => {
+        const rec = new Recording(talk(), { parse });
+        const hits = rec.search('region');
+        assert.deepEqual(hits.map((h) => [h.kind, h.t]), [['slide', 2000], ['chat', 2500]]);
+        assert.equal(hits[0].page, 3);
+        assert.deepEqual(rec.search('costs down').map((h) => h.t), [2000]);
+        assert.deepEqual(rec.search('  '), []);
+        assert.deepEqual(rec.chatUntil(900).map((c) => c.nick), ['Bob']);
+    });
+
+    it('a recording without audio or events still answers', () => {
+        const rec = new Recording({ title: '', meeting: '123', events: [], audio: null }, { parse });
+        assert.equal(rec.hasAudio, false);
+        assert.equal(rec.title, 'Meeting 123');
+        assert.deepEqual(rec.viewAt(10), { t: 10, document: null, page: 0, items: [], pointer: null });
+        assert.equal(clockText(3723000), '1:02:03');
+        assert.equal(clockText(61000), '1:01');
+    });
+});
