@@ -69,6 +69,7 @@ fn main() {
                 name: format!("{n}.png"),
                 bytes,
                 thumbnail: None,
+                text: String::new(),
             })
         },
         &player,

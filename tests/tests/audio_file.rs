@@ -177,7 +177,8 @@ async fn broken_hostile_and_unauthorised_files_are_refused_and_the_meeting_goes_
         let r = play(&with_key, body);
         assert_error(&r, 415, "unsupported_audio");
         assert!(
-            r.text().contains("WAV, FLAC, Ogg Vorbis, MP3 or M4A/AAC"),
+            r.text()
+                .contains("WAV, FLAC, Ogg Vorbis, Ogg Opus, MP3 or M4A/AAC"),
             "{}",
             r.text()
         );

@@ -2,6 +2,7 @@
 
 use super::meetings::{Meeting, MeetingNumber, RecordingAccess};
 use super::{Conference, ConferenceError};
+use crate::recording::timeline::Timeline;
 
 /// How the caller came to see a recording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +38,16 @@ impl Conference {
             RecordingAccess::Link if by_link => Ok((meeting, Viewer::Guest)),
             _ => Err(ConferenceError::NoAccess),
         }
+    }
+
+    /// A meeting's recording as it stands: the archive read back, with the room's chat.
+    pub fn recording_timeline(&self, number: &MeetingNumber) -> Result<Timeline, ConferenceError> {
+        let records = self.meetings.archive(number)?;
+        let mut timeline = Timeline::from_records(&records)
+            .map_err(|e| ConferenceError::Recording(e.to_string()))?;
+        let chat = self.meetings.chat(number)?;
+        timeline.add_chat(chat.into_iter().map(|l| (l.t, l.nick, l.body)));
+        Ok(timeline)
     }
 
     /// The owner's choice of who else may see the recording.

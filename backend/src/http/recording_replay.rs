@@ -27,8 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn read_timeline(conf: &Conference, meeting: &Meeting) -> Result<Timeline, ConferenceError> {
-    let records = conf.meetings.archive(&meeting.number)?;
-    Timeline::from_records(&records).map_err(internal)
+    conf.recording_timeline(&meeting.number)
 }
 
 /// `GET /api/meetings/{number}/recording/timeline.json?key=…|token=…`.
@@ -42,7 +41,7 @@ async fn timeline_json(
     let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
     let json = web::block(move || -> Result<serde_json::Value, ConferenceError> {
         let timeline = read_timeline(&conf, &meeting)?;
-        let (_, audio) = description::audio(&meeting.title, &timeline).map_err(internal)?;
+        let audio = description::audio(&meeting.title, &timeline).map_err(internal)?;
         let about = About {
             meeting: meeting.number.as_str(),
             title: &meeting.title,
@@ -86,7 +85,7 @@ fn cached_audio(conf: &Conference, meeting: &Meeting) -> Result<Arc<Vec<u8>>, Co
     let ogg = Arc::new(
         description::audio(&meeting.title, &timeline)
             .map_err(internal)?
-            .0,
+            .ogg,
     );
     let mut cache = AUDIO.lock().expect("audio cache");
     cache.retain(|e| e.meeting != meeting.number.as_str());

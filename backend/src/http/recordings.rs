@@ -69,8 +69,7 @@ async fn download_zip(
     let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
     let filename = format!("lectern-{}.zip", meeting.number);
     let bytes = web::block(move || -> Result<Vec<u8>, ConferenceError> {
-        let records = conf.meetings.archive(&meeting.number)?;
-        let timeline = Timeline::from_records(&records).map_err(internal)?;
+        let timeline = conf.recording_timeline(&meeting.number)?;
         let about = About {
             meeting: meeting.number.as_str(),
             title: &meeting.title,
@@ -121,6 +120,7 @@ pub(super) fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageF
         name,
         bytes,
         thumbnail,
+        text: entry.text.clone(),
     })
 }
 
@@ -140,6 +140,7 @@ pub(super) fn page_names(docs: &Arc<Documents>, id: &str, n: u32) -> Option<Page
     Some(PageNames {
         image: name,
         thumbnail,
+        text: entry.text.clone(),
     })
 }
 

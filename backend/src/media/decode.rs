@@ -214,7 +214,7 @@ mod tests {
         assert!(matches!(err, MediaError::Unsupported(_)), "{err}");
         assert!(err
             .to_string()
-            .contains("WAV, FLAC, Ogg Vorbis, MP3 or M4A/AAC"));
+            .contains("WAV, FLAC, Ogg Vorbis, Ogg Opus, MP3 or M4A/AAC"));
     }
 
     #[test]

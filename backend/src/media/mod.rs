@@ -1,4 +1,4 @@
-//! Shared audio files: the presenter plays a WAV, FLAC, Ogg Vorbis, MP3 or M4A/AAC file into
+//! Shared audio files: the presenter plays a WAV, FLAC, Ogg Vorbis, Ogg Opus, MP3 or M4A/AAC file into
 //! the meeting and every attendee hears it like the presenter's microphone.
 //!
 //! The file is decoded with symphonia ([`decode`]), mixed down to mono, resampled to 48 kHz
@@ -32,7 +32,7 @@ pub const MAX_FILE_BYTES: usize = 100 << 20;
 pub const MAX_DURATION_SECS: u64 = 2 * 3600;
 
 /// The formats named in every refusal, so the presenter knows what to try instead.
-pub const FORMATS: &str = "WAV, FLAC, Ogg Vorbis, MP3 or M4A/AAC";
+pub const FORMATS: &str = "WAV, FLAC, Ogg Vorbis, Ogg Opus, MP3 or M4A/AAC";
 
 /// Why a file cannot be played. The HTTP route maps each to a status (`http/audio.rs`).
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +157,7 @@ mod tests {
             ("ogg", &["-c:a", "libvorbis"]),
             ("mp3", &["-c:a", "libmp3lame"]),
             ("m4a", &["-c:a", "aac"]),
+            ("opus", &["-c:a", "libopus"]),
         ] {
             let file = prepare(made_by_ffmpeg(ext, codec)).unwrap();
             // Lossy codecs may keep their encoder's priming or padding (MP3 and AAC up to
@@ -182,7 +183,7 @@ mod tests {
 
     #[test]
     fn a_known_container_with_a_codec_symphonia_lacks_is_unsupported() {
-        let err = prepare(made_by_ffmpeg("opus", &["-c:a", "libopus"])).unwrap_err();
+        let err = prepare(made_by_ffmpeg("m4a", &["-c:a", "alac"])).unwrap_err();
         assert!(matches!(err, MediaError::Unsupported(_)), "{err}");
         assert!(err.to_string().contains("codec"), "{err}");
     }

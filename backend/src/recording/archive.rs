@@ -18,6 +18,8 @@ pub struct PageFile {
     pub name: String,
     pub bytes: Vec<u8>,
     pub thumbnail: Option<Vec<u8>>,
+    /// The page's text, for the replay's search.
+    pub text: String,
 }
 
 /// The offline player for `index.html`: the linked player script (`offline.rs`), or why it
@@ -36,9 +38,9 @@ pub fn build(
     let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
     let text = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
 
-    let (ogg, audio) = description::audio(about.title, timeline)?;
+    let audio = description::audio(about.title, timeline)?;
     zip.start_file("audio.ogg", stored).map_err(zip_error)?;
-    zip.write_all(&ogg)?;
+    zip.write_all(&audio.ogg)?;
 
     let mut kept = std::collections::HashMap::new();
     for doc in &timeline.documents {
@@ -62,6 +64,7 @@ pub fn build(
             let names = PageNames {
                 image: f.name,
                 thumbnail,
+                text: f.text,
             };
             kept.insert((doc.id.clone(), info.number), names);
         }
@@ -74,7 +77,7 @@ pub fn build(
     serde_json::to_writer_pretty(&mut zip, &description).map_err(std::io::Error::other)?;
 
     zip.start_file("chapters.vtt", text).map_err(zip_error)?;
-    zip.write_all(description::webvtt(timeline, &audio).as_bytes())?;
+    zip.write_all(description::webvtt(timeline, &audio.written).as_bytes())?;
 
     match player {
         Ok(player) => {
@@ -139,6 +142,7 @@ mod tests {
                     name: "1.webp".into(),
                     bytes: vec![7; 10],
                     thumbnail: Some(vec![8; 4]),
+                    text: "Agenda".into(),
                 })
             },
             &Ok(super::super::offline::Player {

@@ -4,9 +4,11 @@
 
 use serde_json::{json, Value};
 
-use super::chapters;
+use super::mix::{self, MixStats, Voice};
 use super::ogg_opus::{self, Written};
 use super::timeline::Timeline;
+use super::waveform::{self, Waveform};
+use super::{chapters, RecordingError};
 
 /// The format name and version written into `timeline.json`.
 pub const FORMAT: &str = "lectern-recording/1";
@@ -25,6 +27,8 @@ pub struct PageNames {
     pub image: String,
     /// The thumbnail's file name inside the folder, e.g. `1.thumb.webp`.
     pub thumbnail: Option<String>,
+    /// The page's text (from the document; empty for images), for the replay's search.
+    pub text: String,
 }
 
 /// A thumbnail's name inside `pages/DOC/`: the page image's stem with `.thumb` before the
@@ -41,9 +45,15 @@ pub fn thumbnail_name(server_name: &str) -> String {
 pub fn describe(
     about: &About<'_>,
     timeline: &Timeline,
-    audio: &Written,
+    audio: &AudioFile,
     mut names: impl FnMut(&str, u32) -> Option<PageNames>,
 ) -> Value {
+    let wave = waveform(timeline, audio).unwrap_or_else(|e| {
+        // The waveform is a drawing aid: a recording without one still replays.
+        tracing::warn!(meeting = about.meeting, "no waveform: {e}");
+        None
+    });
+    let (mixed, audio) = (audio.mixed, &audio.written);
     let mut documents = Vec::new();
     for doc in &timeline.documents {
         let pages: Vec<Value> = doc
@@ -56,6 +66,7 @@ pub fn describe(
                     "n": info.number,
                     "file": found.as_ref().map(|f| path(&f.image)),
                     "thumbnail": found.as_ref().and_then(|f| f.thumbnail.as_deref().map(path)),
+                    "text": found.as_ref().map_or("", |f| f.text.as_str()),
                     "sha256": info.hash,
                     "width": info.w,
                     "height": info.h,
@@ -77,10 +88,14 @@ pub fn describe(
             "packets": audio.packets,
             "silence_packets": audio.silence,
             "pre_skip": ogg_opus::PRE_SKIP,
+            "mixed_stretches": mixed.stretches,
         },
         "documents": documents,
         "chapters": timeline.chapters,
         "events": timeline.events,
+        "pauses": timeline.pauses,
+        "chat": timeline.chat,
+        "waveform": wave,
     })
 }
 
@@ -90,19 +105,51 @@ pub fn duration_ms(timeline: &Timeline, audio: &Written) -> u64 {
 }
 
 /// `audio.ogg` in memory and what went into it.
-pub fn audio(title: &str, timeline: &Timeline) -> std::io::Result<(Vec<u8>, Written)> {
-    let batches: Vec<ogg_opus::Batch<'_>> = timeline
+pub struct AudioFile {
+    pub ogg: Vec<u8>,
+    pub written: Written,
+    pub mixed: MixStats,
+}
+
+/// Writes `audio.ogg`: one Opus stream, speakers who talked at once mixed (`mix.rs`).
+pub fn audio(title: &str, timeline: &Timeline) -> Result<AudioFile, RecordingError> {
+    let voices: Vec<Voice<'_>> = timeline
         .audio
         .iter()
-        .map(|a| ogg_opus::Batch {
+        .map(|a| Voice {
             t: a.t,
             ms: a.ms,
             frames: &a.frames,
+            speaker: a.speaker.as_deref(),
+        })
+        .collect();
+    let (stream, mixed) = mix::mix(&voices)?;
+    let batches: Vec<ogg_opus::Batch<'_>> = stream
+        .iter()
+        .map(|m| ogg_opus::Batch {
+            t: m.t,
+            ms: m.ms,
+            frames: &m.frames,
         })
         .collect();
     let mut ogg = Vec::new();
     let written = ogg_opus::write(&mut ogg, title, &batches)?;
-    Ok((ogg, written))
+    Ok(AudioFile {
+        ogg,
+        written,
+        mixed,
+    })
+}
+
+/// The waveform the replay's timeline draws, when the recording has voice.
+pub fn waveform(
+    timeline: &Timeline,
+    audio: &AudioFile,
+) -> Result<Option<Waveform>, RecordingError> {
+    if timeline.audio.is_empty() {
+        return Ok(None);
+    }
+    waveform::of_ogg(&audio.ogg, waveform::STEP_MS).map(Some)
 }
 
 /// `chapters.vtt`.

@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::description;
 use super::frames::{self, Composer};
-use super::ogg_opus::{self, Batch};
 use super::timeline::Timeline;
 use super::RecordingError;
 
@@ -64,21 +64,11 @@ pub fn export(
     progress: &(dyn Fn(f32) + Sync),
 ) -> Result<Made, RecordingError> {
     let started = Instant::now();
-    let batches: Vec<Batch<'_>> = timeline
-        .audio
-        .iter()
-        .map(|a| Batch {
-            t: a.t,
-            ms: a.ms,
-            frames: &a.frames,
-        })
-        .collect();
     let audio_path = work.join("audio.ogg");
-    let audio = ogg_opus::write(
-        io::BufWriter::new(std::fs::File::create(&audio_path)?),
-        title,
-        &batches,
-    )?;
+    // The zip's own audio.ogg (speakers mixed), so both downloads sound the same.
+    let audio = description::audio(title, timeline)?;
+    std::fs::write(&audio_path, &audio.ogg)?;
+    let audio = audio.written;
     let duration_ms = timeline.end_ms.max(audio.duration_ms()).max(1);
     let (scenes, _) = frames::scenes(timeline, options.slot_ms);
 

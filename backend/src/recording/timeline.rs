@@ -31,6 +31,14 @@ pub struct Entry {
     pub xml: String,
 }
 
+/// A chat line on the recording's clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Said {
+    pub t: u64,
+    pub nick: String,
+    pub body: String,
+}
+
 /// A stretch of the recording showing one page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Chapter {
@@ -51,6 +59,8 @@ pub struct Timeline {
     pub end_ms: u64,
     /// The presenter's pauses, in order; their time is cut from everything above.
     pub pauses: Vec<Pause>,
+    /// The room's chat, in the order it was said.
+    pub chat: Vec<Said>,
 }
 
 impl Timeline {
@@ -85,6 +95,19 @@ impl Timeline {
     /// the paused time before it is cut, and a time inside a pause is the pause's cut.
     pub fn recording_ms(&self, presenter_t: u64) -> u64 {
         pauses::recording_ms(&self.pauses, presenter_t)
+    }
+
+    /// Adds the room's chat lines, `(presenter ms, nick, body)` in the order they were said.
+    /// A line said while the recording was paused is off the record: it is left out, as the
+    /// voice is, rather than moved to the cut.
+    pub fn add_chat(&mut self, lines: impl IntoIterator<Item = (u64, String, String)>) {
+        for (t, nick, body) in lines {
+            if pauses::overlaps(&self.pauses, t, t + 1) {
+                continue;
+            }
+            let t = self.recording_ms(t);
+            self.chat.push(Said { t, nick, body });
+        }
     }
 
     /// Keeps the frames outside every pause, as runs of frames that follow each other.
