@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use lectern::recording::archive::{self, About, PageFile};
+use lectern::recording::description;
 use lectern::recording::mp4::{self, Options};
 use lectern::recording::offline;
 use lectern::recording::timeline::Timeline;
@@ -99,7 +100,10 @@ fn main() {
          Command: `{command}` (release build; `bench/src/export.rs`). The synthetic meeting: \
          a {PAGES}-page 1600×900 deck turned every 30 s, two strokes on every slide (a point \
          every 40 ms), 3 s of laser pointer per slide, and voice throughout — {audio_batches} \
-         batches of three 20 ms Opus packets from libopus at 32 kb/s. {events} archived events \
+         batches of three 20 ms Opus packets from libopus at 32 kb/s, with a second speaker \
+         talking over the presenter for 10 s every 5 minutes (mixed: {stretches} stretches). \
+         The zip includes mixing those, decoding `audio.ogg` for the waveform and linking the \
+         offline player. {events} archived events \
          in all. Timed: the functions the download routes call, from the archive in memory \
          (reading it from sled is not included). Anchor: the meeting's own length.\n\n\
          | step | time | × real time | output |\n| --- | ---: | ---: | --- |\n\
@@ -111,6 +115,9 @@ fn main() {
         minutes = args.minutes,
         command = args.command,
         events = records.len(),
+        stretches = description::audio(about.title, &timeline)
+            .map(|a| a.mixed.stretches)
+            .unwrap_or_default(),
         rr = read / real,
         n_events = timeline.events.len(),
         n_chapters = timeline.chapters.len(),
@@ -257,10 +264,22 @@ fn meeting(duration_ms: u64, voice: &[Vec<u8>]) -> Vec<(u64, Vec<u8>)> {
             .map(|i| b64.encode(&voice[(batch * 3 + i) % voice.len()]))
             .collect();
         let audio = format!(
-            "<audio codec='opus' rate='48000' channels='1' ms='20'>{}</audio>",
+            "<audio codec='opus' rate='48000' channels='1' ms='20' speaker='Ann'>{}</audio>",
             frames.join(" ")
         );
         events.push((t, audio));
+        // An attendee given the floor talks over the presenter for 10 s every 5 minutes:
+        // the zip and the MP4 mix those stretches.
+        if t % 300_000 >= 290_000 {
+            let frames: Vec<String> = (0..3)
+                .map(|i| b64.encode(&voice[(batch * 3 + i + 7) % voice.len()]))
+                .collect();
+            let audio = format!(
+                "<audio codec='opus' rate='48000' channels='1' ms='20' speaker='Bob'>{}</audio>",
+                frames.join(" ")
+            );
+            events.push((t + 10, audio));
+        }
     }
     events.sort_by_key(|(t, _)| *t);
     events
