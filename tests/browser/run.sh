@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Browser end-to-end suite for the Lectern web client: Debian's Chromium driven by
-# playwright-core against the real `lectern` binary (meeting.test.mjs, voice.test.mjs).
+# playwright-core against the real `lectern` binary (every *.test.mjs here).
 #
 #   bash tests/browser/run.sh                       # from the repository root
 #   LECTERN_BIN=/abs/path/lectern bash tests/browser/run.sh

@@ -37,6 +37,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/meetings/{number}/recording.mp4",
         web::post().to(start_mp4),
+    )
+    .route(
+        "/api/meetings/{number}/recording.mp4/status",
+        web::get().to(mp4_status),
     );
 }
 
@@ -191,6 +195,21 @@ async fn start_mp4(
     let meeting = authorize(&conf, &number, &access)?;
     let job = jobs::start(conf.get_ref(), docs.get_ref(), meeting, true);
     Ok(jobs::accepted(&number, &job))
+}
+
+/// `GET /api/meetings/{number}/recording.mp4/status?key=…`: the export's status without the
+/// video, for a page showing its progress (`200` whatever the status; starts one if none).
+async fn mp4_status(
+    conf: web::Data<Arc<Conference>>,
+    docs: web::Data<Arc<Documents>>,
+    number: web::Path<String>,
+    access: web::Query<Access>,
+) -> Result<HttpResponse, ConferenceError> {
+    let meeting = authorize(&conf, &number, &access)?;
+    let job = jobs::start(conf.get_ref(), docs.get_ref(), meeting, false);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(jobs::describe(&number, &job)))
 }
 
 /// `GET /api/meetings/{number}/recording.mp4?key=HOST_KEY`: the video when it is ready

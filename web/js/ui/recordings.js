@@ -3,6 +3,8 @@
 // one a share link names (`?meeting=N&token=T`). Owners choose who may see a recording and
 // may delete it. The API is in docs/RECORDINGS.md.
 
+import { downloads } from './recording-downloads.js';
+
 const KEYS = 'lectern.hostKeys';
 
 /** @typedef {{number: string, title: string, created: number, duration_ms: number, pages: number,
@@ -62,7 +64,7 @@ function row(r, token) {
     const title = el('td');
     title.append(el('strong', {}, r.title || `Meeting ${r.number}`), ' ');
     title.append(el('a', { href: `/recordings/${r.number}/replay?${cred}`, class: 'replay' }, 'Replay'), ' ');
-    title.append(el('a', { href: `/api/meetings/${r.number}/recording.zip?${cred}`, class: 'download' }, 'Download (zip)'));
+    title.append(downloads(r.number, cred));
     tr.append(title);
     tr.append(el('td', {}, new Date(r.created * 1000).toLocaleString()));
     tr.append(el('td', {}, duration(r.duration_ms)));

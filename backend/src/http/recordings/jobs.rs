@@ -114,20 +114,25 @@ pub fn forget_failed(number: &str, job: &Arc<Job>) {
 
 /// `202 Accepted` with where the export stands.
 pub fn accepted(number: &str, job: &Job) -> HttpResponse {
+    HttpResponse::Accepted()
+        .insert_header(("Retry-After", "1"))
+        .json(describe(number, job))
+}
+
+/// The job as the API shows it (docs/RECORDINGS.md).
+pub fn describe(number: &str, job: &Job) -> serde_json::Value {
     let status = job.status();
     let error = match &status {
         Status::Failed(message) => Some(message.clone()),
         _ => None,
     };
-    HttpResponse::Accepted()
-        .insert_header(("Retry-After", "1"))
-        .json(json!({
-            "job": job.id,
-            "status": status.name(),
-            "progress": job.progress(),
-            "error": error,
-            "url": format!("/api/meetings/{number}/recording.mp4"),
-        }))
+    json!({
+        "job": job.id,
+        "status": status.name(),
+        "progress": job.progress(),
+        "error": error,
+        "url": format!("/api/meetings/{number}/recording.mp4"),
+    })
 }
 
 fn run(conf: &Conference, docs: &Arc<Documents>, meeting: &Meeting, job: &Job) {
