@@ -194,6 +194,24 @@ async fn a_server_killed_mid_meeting_still_has_every_acknowledged_event() {
     );
     let hides = events.iter().filter(|e| e["type"] == "pointer").count();
     assert_eq!(hides, 4);
+    // The replay page reads the same recording, up to the same event, and its voice.
+    let replay = http::get(
+        server.http_addr(),
+        &format!("/api/meetings/{number}/recording/timeline.json?key={key}"),
+    );
+    assert_eq!(replay.status, 200, "{}", replay.text());
+    let replay: serde_json::Value = serde_json::from_slice(&replay.body).unwrap();
+    assert_eq!(replay["events"], timeline["events"]);
+    let ogg = http::get(
+        server.http_addr(),
+        &format!("/api/meetings/{number}/recording/audio.ogg?key={key}"),
+    );
+    assert_eq!(ogg.status, 200);
+    assert_eq!(
+        ogg.body,
+        member(&mut zip, "audio.ogg"),
+        "the zip's audio.ogg"
+    );
     // The meeting goes on after the restart, continuing the sequence.
     let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
     alice.request(9000, "<pointer hide='true'/>").await;
