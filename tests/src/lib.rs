@@ -10,6 +10,7 @@ pub mod http;
 pub mod meeting;
 pub mod muc;
 pub mod raw;
+pub mod recording;
 pub mod server;
 pub mod witness;
 pub mod xml;

@@ -2,51 +2,14 @@
 //! ordinary groupchat message, as any XMPP client would), the slides' text and the audio's
 //! waveform are in the recording's `timeline.json`; deleting the recording takes the chat.
 
-use std::io::{Cursor, Read};
 use std::time::{Duration, Instant};
 
-use lectern_system_tests::documents::{bytes, deck, json, upload};
 use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, Member};
 use lectern_system_tests::muc::groupchat;
+use lectern_system_tests::recording::{download, ready_deck, silent_batch, timeline as described};
 use lectern_system_tests::xml;
 use lectern_system_tests::Server;
-use serde_json::Value;
-
-/// A 20 ms Opus frame that decodes to silence.
-const FRAME: &str = "+P/+";
-
-fn timeline(server: &Server, number: &str, key: &str) -> Value {
-    let path = format!("/api/meetings/{number}/recording.zip?key={key}");
-    let r = http::get(server.http_addr(), &path);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let mut zip = zip::ZipArchive::new(Cursor::new(r.body)).expect("a zip");
-    let mut text = Vec::new();
-    zip.by_name("timeline.json")
-        .expect("timeline.json")
-        .read_to_end(&mut text)
-        .unwrap();
-    serde_json::from_slice(&text).unwrap()
-}
-
-fn ready_deck(server: &Server) -> String {
-    let r = upload(server, "deck.pdf", &bytes(deck(3, "Deck")));
-    assert!(r.status == 200 || r.status == 201, "{}", r.text());
-    let id = json(&r)["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let m = json(&http::get(
-            server.http_addr(),
-            &format!("/api/documents/{id}"),
-        ));
-        if m["status"] == "ready" {
-            return id;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the deck was not ready within a minute");
-}
-
 #[tokio::test]
 async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_chat() {
     let server = Server::start();
@@ -54,7 +17,7 @@ async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_c
     let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
     alice.next_event().await;
     let (mut bob, _) = Member::join(&server, &number, "Bob", None).await;
-    let doc = ready_deck(&server);
+    let doc = ready_deck(&server, 3);
     let zeros = "0".repeat(64);
     alice
         .request(
@@ -66,13 +29,7 @@ async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_c
         .await;
     alice.next_event().await;
     for k in 0..10u64 {
-        let frames = [FRAME; 3].join(" ");
-        alice
-            .request(
-                1000 + k * 60,
-                &format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{frames}</audio>"),
-            )
-            .await;
+        alice.request(1000 + k * 60, &silent_batch()).await;
         alice.next_event().await;
     }
     alice.request(2000, "<page n='2'/>").await;
@@ -91,7 +48,7 @@ async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_c
     // The focus hears the line on its own connection; give it a moment, bounded.
     let deadline = Instant::now() + Duration::from_secs(20);
     let tl = loop {
-        let tl = timeline(&server, &number, &key);
+        let tl = described(&mut download(&server, &number, &key));
         if tl["chat"].as_array().is_some_and(|c| !c.is_empty()) || Instant::now() > deadline {
             break tl;
         }
@@ -136,6 +93,6 @@ async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_c
         b"",
     );
     assert_eq!(r.status, 204, "{}", r.text());
-    let tl = timeline(&server, &number, &key);
+    let tl = described(&mut download(&server, &number, &key));
     assert_eq!(tl["chat"], serde_json::json!([]), "{}", tl["chat"]);
 }

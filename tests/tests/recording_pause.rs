@@ -3,55 +3,11 @@
 //! `timeline.json` and from `audio.ogg` (measured with opus-tools and ffmpeg, programs nobody
 //! on this team wrote).
 
-use std::io::{Cursor, Read};
-use std::process::Command;
-
-use lectern_system_tests::documents::{bytes, deck, get_json, json, upload};
-use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, Member, NS};
-use lectern_system_tests::{Server, TempDir};
-
-/// A 20 ms Opus frame that decodes to silence.
-const FRAME: &str = "+P/+";
-
-/// A three-page PDF, converted and ready.
-fn three_pages(server: &Server) -> String {
-    let r = upload(server, "deck.pdf", &bytes(deck(3, "Deck")));
-    assert!(r.status == 200 || r.status == 201, "upload: {}", r.text());
-    let id = json(&r)["id"].as_str().unwrap().to_string();
-    for _ in 0..600 {
-        let status =
-            get_json(server.http_addr(), &format!("/api/documents/{id}"))["status"].clone();
-        if status == "ready" {
-            return id;
-        }
-        assert_ne!(status, "failed", "conversion failed");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    panic!("document {id} never became ready");
-}
-
-fn member(zip: &mut zip::ZipArchive<Cursor<Vec<u8>>>, name: &str) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    zip.by_name(name)
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .read_to_end(&mut bytes)
-        .unwrap();
-    bytes
-}
-
-/// Runs a third-party checker; without it (outside `make test`, which installs it) the check
-/// is skipped with a note, but under CI its absence fails the test.
-fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
-    match Command::new(name).args(args).output() {
-        Ok(out) => Some(out),
-        Err(_) if std::env::var_os("CI").is_none() => {
-            eprintln!("note: {name} is not installed; skipping that check (make test installs it)");
-            None
-        }
-        Err(e) => panic!("{name}: {e} (make test installs opus-tools and ffmpeg)"),
-    }
-}
+use lectern_system_tests::recording::{
+    check_ogg, download, member, ready_deck, timeline as described, SILENT_FRAME as FRAME,
+};
+use lectern_system_tests::Server;
 
 #[tokio::test]
 async fn a_paused_stretch_is_cut_from_the_recording() {
@@ -60,7 +16,7 @@ async fn a_paused_stretch_is_cut_from_the_recording() {
     let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
     alice.next_event().await;
     let (mut bob, _) = Member::join(&server, &number, "Bob", None).await;
-    let doc = three_pages(&server);
+    let doc = ready_deck(&server, 3);
     let zeros = "0".repeat(64);
     let share = format!(
         "<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{zeros}' w='1' h='1'/></document>"
@@ -101,12 +57,8 @@ async fn a_paused_stretch_is_cut_from_the_recording() {
         }
     }
 
-    let path = format!("/api/meetings/{number}/recording.zip?key={key}");
-    let r = http::get(server.http_addr(), &path);
-    assert_eq!(r.status, 200, "{}", r.text());
-    let mut zip = zip::ZipArchive::new(Cursor::new(r.body)).expect("a zip");
-    let timeline: serde_json::Value =
-        serde_json::from_slice(&member(&mut zip, "timeline.json")).unwrap();
+    let mut zip = download(&server, &number, &key);
+    let timeline = described(&mut zip);
 
     assert_eq!(
         timeline["pauses"],
@@ -149,32 +101,9 @@ async fn a_paused_stretch_is_cut_from_the_recording() {
     let vtt = String::from_utf8(member(&mut zip, "chapters.vtt")).unwrap();
     assert!(vtt.contains("00:00:02.000 --> 00:00:02.500"), "{vtt}");
 
-    let dir = TempDir::new("recording-pause");
-    let ogg = dir.path().join("audio.ogg");
-    std::fs::write(&ogg, member(&mut zip, "audio.ogg")).unwrap();
-    let ogg = ogg.to_str().unwrap();
-    if let Some(out) = tool("opusinfo", &[ogg]) {
-        let text = String::from_utf8_lossy(&out.stdout).to_string()
-            + &String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "opusinfo: {text}");
-        assert!(
-            !text.contains("WARNING") && !text.contains("ERROR"),
-            "opusinfo: {text}"
-        );
-        assert!(
-            text.contains("Playback length: 0m:02.993s"),
-            "opusinfo: {text}"
-        );
-    }
-    let decode = [
-        "-v", "error", "-i", ogg, "-f", "s16le", "-ac", "1", "-ar", "48000", "-",
-    ];
-    if let Some(out) = tool("ffmpeg", &decode) {
-        assert!(
-            out.status.success(),
-            "ffmpeg: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(out.stdout.len() / 2, 3000 * 48 - 312, "decoded samples");
-    }
+    check_ogg(
+        &member(&mut zip, "audio.ogg"),
+        "0m:02.993s",
+        3000 * 48 - 312,
+    );
 }

@@ -3,14 +3,12 @@
 //! them), both keep the recording's access rules, the replay page is served, and the zip
 //! carries the offline player (`index.html`) and the page thumbnails.
 
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 
 use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, upload_image, Member};
+use lectern_system_tests::recording::{member, silent_batch};
 use lectern_system_tests::Server;
-
-/// A 20 ms Opus frame that decodes to silence.
-const FRAME: &str = "+P/+";
 
 async fn record(server: &Server) -> (String, String, String) {
     let (number, key) = create_meeting(server);
@@ -24,23 +22,17 @@ async fn record(server: &Server) -> (String, String, String) {
     alice.request(500, &share).await;
     alice.next_event().await;
     for batch in 0..20 {
-        let frames = [FRAME; 3].join(" ");
-        let audio =
-            format!("<audio codec='opus' rate='48000' channels='1' ms='20'>{frames}</audio>");
-        alice.request(1000 + batch * 60, &audio).await;
+        alice.request(1000 + batch * 60, &silent_batch()).await;
         alice.next_event().await;
     }
     (number, key, doc)
 }
 
 fn zip_member(bytes: &[u8], name: &str) -> Vec<u8> {
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes.to_vec())).expect("a zip");
-    let mut out = Vec::new();
-    zip.by_name(name)
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
-        .read_to_end(&mut out)
-        .unwrap();
-    out
+    member(
+        &mut zip::ZipArchive::new(Cursor::new(bytes.to_vec())).expect("a zip"),
+        name,
+    )
 }
 
 #[tokio::test]

@@ -47,3 +47,14 @@ pub fn goertzel(rate: u32, x: &[f32], freq: f32) -> f32 {
     let power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
     2.0 * power.max(0.0).sqrt() / x.len() as f32
 }
+
+/// `ms` of a sine at `freq` Hz and peak `amp` as 20 ms Opus frames (libopus, 48 kHz mono), as
+/// a presenter's browser would send them.
+pub fn opus_tone(freq: f32, amp: f32, ms: u32) -> Vec<Vec<u8>> {
+    let mut enc =
+        opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio).unwrap();
+    let pcm = tone(freq, 48_000, ms as usize * 48, amp);
+    pcm.chunks(960)
+        .map(|frame| enc.encode_vec_float(frame, 4000).unwrap())
+        .collect()
+}

@@ -243,33 +243,13 @@ mod tests {
     use super::*;
     use crate::media::decode::Source;
 
-    /// `ms` of a sine at `freq` Hz and 0.3 of full scale, as 20 ms Opus frames.
     fn tone(freq: f32, ms: u32) -> Vec<Vec<u8>> {
-        let mut enc =
-            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio).unwrap();
-        (0..ms / 20)
-            .map(|k| {
-                let pcm: Vec<f32> = (0..960)
-                    .map(|i| {
-                        let n = (k * 960 + i) as f32;
-                        0.3 * (2.0 * std::f32::consts::PI * freq * n / 48_000.0).sin()
-                    })
-                    .collect();
-                enc.encode_vec_float(&pcm, 4000).unwrap()
-            })
-            .collect()
+        crate::media::fixtures::opus_tone(freq, 0.3, ms)
     }
 
-    /// Energy at `freq` (Goertzel) over a window, normalised by its length.
+    /// The amplitude of `freq` in a window.
     fn power(x: &[f32], freq: f32) -> f32 {
-        let w = 2.0 * std::f32::consts::PI * freq / 48_000.0;
-        let (mut s1, mut s2) = (0f32, 0f32);
-        for &v in x {
-            let s0 = v + 2.0 * w.cos() * s1 - s2;
-            s2 = s1;
-            s1 = s0;
-        }
-        (s1 * s1 + s2 * s2 - 2.0 * w.cos() * s1 * s2) / (x.len() as f32).powi(2)
+        crate::media::fixtures::goertzel(48_000, x, freq)
     }
 
     fn decode(ogg: Vec<u8>) -> Vec<f32> {

@@ -54,21 +54,8 @@ mod tests {
     use super::super::ogg_opus::{self, Batch};
     use super::*;
 
-    /// 20 ms Opus frames of a 440 Hz tone at half scale.
     fn tone(ms: u32) -> Vec<Vec<u8>> {
-        let mut enc =
-            opus::Encoder::new(48_000, opus::Channels::Mono, opus::Application::Audio).unwrap();
-        (0..ms / 20)
-            .map(|k| {
-                let pcm: Vec<f32> = (0..960)
-                    .map(|i| {
-                        let n = (k * 960 + i) as f32;
-                        0.5 * (2.0 * std::f32::consts::PI * 440.0 * n / 48_000.0).sin()
-                    })
-                    .collect();
-                enc.encode_vec_float(&pcm, 4000).unwrap()
-            })
-            .collect()
+        crate::media::fixtures::opus_tone(440.0, 0.5, ms)
     }
 
     #[test]
