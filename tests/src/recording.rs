@@ -128,3 +128,10 @@ pub fn check_ogg(ogg: &[u8], length: &str, samples: usize) {
         assert_eq!(out.stdout.len() / 2, samples, "decoded samples");
     }
 }
+
+/// The presenter's share of `doc`: the focus replaces the page list with its own manifest's,
+/// so one placeholder page will do.
+pub fn share(doc: &str) -> String {
+    let zeros = "0".repeat(64);
+    format!("<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{zeros}' w='1' h='1'/></document>")
+}

@@ -6,7 +6,7 @@
 use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, seq_of, upload_image, Member, NS};
 use lectern_system_tests::muc::find_descendant;
-use lectern_system_tests::recording::{check_ogg, download, member, SILENT_FRAME as FRAME};
+use lectern_system_tests::recording::{check_ogg, download, member, share, SILENT_FRAME as FRAME};
 use lectern_system_tests::{Server, TempDir};
 
 fn audio(batch: u64) -> (u64, String) {
@@ -26,10 +26,7 @@ async fn the_recording_zip_holds_standard_ogg_opus_chapters_and_pages() {
     alice.next_event().await;
     let doc = upload_image(&server);
     // The focus replaces the presenter's page list with its own manifest's.
-    let zeros = "0".repeat(64);
-    let share = format!(
-        "<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{zeros}' w='1' h='1'/></document>"
-    );
+    let share = share(&doc);
     alice.request(500, &share).await;
     alice.next_event().await;
     for batch in 0..50 {

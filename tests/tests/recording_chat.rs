@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, Member};
 use lectern_system_tests::muc::groupchat;
-use lectern_system_tests::recording::{download, ready_deck, silent_batch, timeline as described};
+use lectern_system_tests::recording::{
+    download, ready_deck, share, silent_batch, timeline as described,
+};
 use lectern_system_tests::xml;
 use lectern_system_tests::Server;
 #[tokio::test]
@@ -18,15 +20,7 @@ async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_c
     alice.next_event().await;
     let (mut bob, _) = Member::join(&server, &number, "Bob", None).await;
     let doc = ready_deck(&server, 3);
-    let zeros = "0".repeat(64);
-    alice
-        .request(
-            500,
-            &format!(
-                "<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{zeros}' w='1' h='1'/></document>"
-            ),
-        )
-        .await;
+    alice.request(500, &share(&doc)).await;
     alice.next_event().await;
     for k in 0..10u64 {
         alice.request(1000 + k * 60, &silent_batch()).await;

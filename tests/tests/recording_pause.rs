@@ -5,7 +5,7 @@
 
 use lectern_system_tests::meeting::{create_meeting, Member, NS};
 use lectern_system_tests::recording::{
-    check_ogg, download, member, ready_deck, timeline as described, SILENT_FRAME as FRAME,
+    check_ogg, download, member, ready_deck, share, timeline as described, SILENT_FRAME as FRAME,
 };
 use lectern_system_tests::Server;
 
@@ -17,10 +17,7 @@ async fn a_paused_stretch_is_cut_from_the_recording() {
     alice.next_event().await;
     let (mut bob, _) = Member::join(&server, &number, "Bob", None).await;
     let doc = ready_deck(&server, 3);
-    let zeros = "0".repeat(64);
-    let share = format!(
-        "<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{zeros}' w='1' h='1'/></document>"
-    );
+    let share = share(&doc);
 
     // Voice from 1 s to 4 s in batches of three frames; paused from 2 s to 3 s, with a page
     // turned during the pause and another after it.

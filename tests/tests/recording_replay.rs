@@ -7,7 +7,7 @@ use std::io::Cursor;
 
 use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, upload_image, Member};
-use lectern_system_tests::recording::{member, silent_batch};
+use lectern_system_tests::recording::{member, share, silent_batch};
 use lectern_system_tests::Server;
 
 async fn record(server: &Server) -> (String, String, String) {
@@ -15,10 +15,7 @@ async fn record(server: &Server) -> (String, String, String) {
     let (mut alice, _) = Member::join(server, &number, "Alice", Some(&key)).await;
     alice.next_event().await;
     let doc = upload_image(server);
-    let zeros = "0".repeat(64);
-    let share = format!(
-        "<document id='{doc}' pages='1' base='/x/'><p n='1' hash='{zeros}' w='1' h='1'/></document>"
-    );
+    let share = share(&doc);
     alice.request(500, &share).await;
     alice.next_event().await;
     for batch in 0..20 {
