@@ -247,20 +247,28 @@ export async function drag(page, points) {
 // ---- a tiny PDF writer ---------------------------------------------------------------------
 
 /**
- * A PDF whose pages are each filled with one colour (RGB 0..1), `w`×`h` points.
+ * A PDF whose pages are each filled with one colour (RGB 0..1), `w`×`h` points, and, where
+ * `texts[i]` is given, that line of text (Helvetica) in page i+1's bottom-left corner.
  * @param {number[][]} colours
+ * @param {string[]} [texts]
  */
-export function makePdf(colours, w = 400, h = 300) {
+export function makePdf(colours, w = 400, h = 300, texts = []) {
     const objects = [];
     const pageIds = colours.map((_, i) => 3 + i * 2);
     objects[1] = '<< /Type /Catalog /Pages 2 0 R >>';
     objects[2] = `<< /Type /Pages /Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}] /Count ${colours.length} >>`;
+    // the font of the optional text lines, after the pages' objects
+    const font = 3 + colours.length * 2;
     colours.forEach(([r, g, b], i) => {
         const id = pageIds[i];
-        const content = `${r} ${g} ${b} rg 0 0 ${w} ${h} re f\n`;
-        objects[id] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w} ${h}] /Contents ${id + 1} 0 R /Resources << >> >>`;
+        // a small dark line in the bottom-left corner, away from where tests read pixels
+        const text = texts[i] ? `0 0 0 rg BT /F1 10 Tf 6 6 Td (${texts[i].replace(/[()\\]/g, '')}) Tj ET\n` : '';
+        const content = `${r} ${g} ${b} rg 0 0 ${w} ${h} re f\n${text}`;
+        const res = texts[i] ? `<< /Font << /F1 ${font} 0 R >> >>` : '<< >>';
+        objects[id] = `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${w} ${h}] /Contents ${id + 1} 0 R /Resources ${res} >>`;
         objects[id + 1] = `<< /Length ${content.length} >>\nstream\n${content}endstream`;
     });
+    if (texts.some(Boolean)) objects[font] = '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>';
     let out = '%PDF-1.4\n';
     const offsets = [];
     for (let i = 1; i < objects.length; i++) {

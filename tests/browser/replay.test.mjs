@@ -7,8 +7,12 @@
 //   2. the replay page, seeked to just after the third turn and to after the ink, shows exactly
 //      the presenter's page and ink of that moment (the presenter's own state snapshots are the
 //      expectation), and the ink is on the canvas;
-//   3. playing from there, the `<audio>` output is tapped for the markers (voice tap worklet,
-//      output-timestamp timing): every page turn is shown within ±40 ms of its marker;
+//   3. playing from there, the player's own audio graph (its AudioContext, the `<audio>`
+//      element's source node) is tapped for the markers (voice tap worklet, output-timestamp
+//      timing): every page turn is shown within ±40 ms of its marker;
+//   3b. searching a word of a chat line said during the meeting (through the meeting page's
+//      chat form) finds it and seeks to it; a word of a slide's text jumps to that page's first
+//      chapter; the voice's waveform is drawn on the timeline;
 //   4. the zip's index.html, unpacked to a temp folder, replays from file:// with the server
 //      stopped: the right page after a seek, and the audio plays.
 //
@@ -20,12 +24,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 
 import { createMeeting, drag, fakeMicArgs, inkNear, joinMeetingPage, launchBrowser, makePdf, newPerson, PEN_RED, near, startServer, until, waitView, WAIT } from './harness.mjs';
-import { pairMarkers, tapAudioElement } from './voice-sync.mjs';
+import { pairMarkers, tapReplayGraph } from './voice-sync.mjs';
 
 const SKEW_MS = 40;
 /** Four pages, so the third turn (1→2→3→4) lands on a page nobody has drawn on. */
 const COLOURS4 = [[0.2, 0.4, 0.8], [0.2, 0.7, 0.3], [0.9, 0.8, 0.2], [0.6, 0.3, 0.7]];
-
+/** A word of each page's text, found by the replay's search. */
+const WORDS4 = ['albatross', 'bittern', 'cormorant', 'dunlin'];
+const TEXTS4 = WORDS4.map((w, i) => `Page ${i + 1}: ${w}`);
+/** A chat line said during the recorded meeting, with a word nothing else has. */
+const CHAT_WORD = 'kittiwake';
+const CHAT_LINE = `Where does the ${CHAT_WORD} nest?`;
 describe('replay in Chromium', { timeout: 900000 }, () => {
     let srv;
     let browser;
@@ -83,7 +92,7 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
         key = new URL(presenterUrl, srv.url).searchParams.get('key') ?? '';
         await joinMeetingPage(pat, `${srv.url}${presenterUrl}`);
         await waitView(pat.page, (v) => v.presenting, 'Pat to present');
-        await pat.page.locator('#upload-input').setInputFiles({ name: 'talk.pdf', mimeType: 'application/pdf', buffer: makePdf(COLOURS4) });
+        await pat.page.locator('#upload-input').setInputFiles({ name: 'talk.pdf', mimeType: 'application/pdf', buffer: makePdf(COLOURS4, 400, 300, TEXTS4) });
         const { state } = await waitView(pat.page, (v, st) => st?.document?.pages === 4 && v.drawn.endsWith(':1'), 'the shared document');
         docId = state.document.id;
         await pat.page.locator('#mic-btn').click();
@@ -106,6 +115,10 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
         // the presenter clock at that moment, through the marker's capture time
         afterInk = { page: inked.state.page, items: inkOf(inked.state), t: m3.t + (doneAt - m3.capturedAt) };
         assert.equal(afterInk.page, afterTurn3.page);
+        // a chat line, through the meeting page's chat form
+        await pat.page.locator('#chat-input').fill(CHAT_LINE);
+        await pat.page.locator('#chat-input').press('Enter');
+        await pat.page.locator('#chat-log li', { hasText: CHAT_WORD }).waitFor({ state: 'attached', timeout: WAIT });
 
         const done = await until(async () => {
             const v = await voice(pat);
@@ -168,11 +181,11 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
     });
 
     it('playing from there, every page turn is shown within ±40 ms of its marker', async () => {
-        const tap = await tapAudioElement(vic.page, '#replay-audio', freqs, `${srv.url}/web/js/protocol/voice-tap.worklet.js`);
+        const tap = await tapReplayGraph(vic.page, freqs, `${srv.url}/web/js/protocol/voice-tap.worklet.js`);
         assert.equal(tap.state, 'running');
-        console.log(`replay: the tap's AudioContext latency: base ${(tap.baseLatency * 1000).toFixed(1)} ms, output ${(tap.outputLatency * 1000).toFixed(1)} ms`);
         await vic.page.locator('#play-btn').click();
-        await waitReplay(vic.page, (v) => v.playing, 'playing');
+        const playing = await waitReplay(vic.page, (v) => v.playing, 'playing');
+        console.log(`replay: the player's AudioContext latency: base ${(tap.baseLatency * 1000).toFixed(1)} ms, output ${(tap.outputLatency * 1000).toFixed(1)} ms; shown ${playing.latency.toFixed(1)} ms behind the element`);
         const later = sent.slice(3);
         const pairs = await until(async () => {
             const [turns, heard] = await vic.page.evaluate(() => [
@@ -184,6 +197,46 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
         }, `the ${later.length} turns after the seek paired with their markers`, markersWait(later.length + 2));
         console.log(`replay: page turn shown − marker heard (ms): ${pairs.map((x) => x.skew.toFixed(1)).join(', ')}`);
         for (const x of pairs) assert.ok(Math.abs(x.skew) <= SKEW_MS, `turn to page ${x.n} ${x.skew.toFixed(1)} ms from its marker`);
+    });
+
+    it('search finds the chat line and the slide text and seeks to them; the waveform is drawn', async () => {
+        await vic.page.evaluate(() => /** @type {any} */ (window).lectern.replay.pause());
+        await waitReplay(vic.page, (v) => !v.playing, 'paused');
+        const search = vic.page.locator('#replay-search');
+
+        await search.fill(CHAT_WORD);
+        const chatHit = vic.page.locator('#search-results .hit-chat');
+        await chatHit.first().waitFor({ timeout: WAIT });
+        assert.equal(await chatHit.count(), 1, 'one chat hit');
+        assert.equal(await vic.page.locator('#search-results .hit-slide').count(), 0);
+        const tc = Number(await chatHit.getAttribute('data-t'));
+        assert.ok(tc > 0, `the chat line's time ${tc}`);
+        await chatHit.click();
+        let v = await waitReplay(vic.page, (x) => Math.abs(x.media - tc) < 1 && Math.abs(x.t - tc) < 1, `the chat line's moment ${tc}`);
+        await vic.page.locator('#replay-chat li', { hasText: CHAT_LINE }).waitFor({ state: 'visible', timeout: WAIT });
+
+        await search.fill(WORDS4[2]);
+        const slideHit = vic.page.locator('#search-results .hit-slide');
+        await slideHit.first().waitFor({ timeout: WAIT });
+        const chapters = await vic.page.evaluate(() => /** @type {any} */ (window).lectern.replay.chapters());
+        const first = chapters.find((c) => c.document === docId && c.page === 3);
+        assert.ok(first, 'a chapter on page 3');
+        assert.equal(await slideHit.count(), chapters.filter((c) => c.document === docId && c.page === 3).length, 'a hit per time page 3 was shown');
+        assert.equal(Number(await slideHit.first().getAttribute('data-t')), first.t);
+        await slideHit.first().click();
+        v = await waitReplay(vic.page, (x) => Math.abs(x.media - first.t) < 1 && x.drawn === `${docId}:3`, `page 3's first chapter at ${first.t}`);
+        assert.equal(v.page, 3);
+
+        // the waveform: a peak per 100 ms of voice, drawn on the timeline
+        assert.ok(Math.abs(v.waveform - Math.ceil(v.audioMs / 100)) <= 1, `${v.waveform} peaks for ${v.audioMs} ms of voice`);
+        const inked = await vic.page.evaluate(() => {
+            const c = /** @type {HTMLCanvasElement} */ (document.querySelector('#waveform'));
+            const px = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d')).getImageData(0, 0, c.width, c.height).data;
+            let n = 0;
+            for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++;
+            return n;
+        });
+        assert.ok(inked > 100, `the waveform drawn (${inked} pixels)`);
     });
 
     it('the zip has index.html, which replays from file:// with the server stopped', async () => {

@@ -38,23 +38,22 @@ export function pairMarkers(sent, turns, heard) {
 }
 
 /**
- * Taps an `<audio>` element's output in the page for tone markers: the element is routed
- * through a MediaElementAudioSourceNode into the voice tap worklet (protocol/voice-tap.worklet.js,
- * loaded from `workletUrl`), and each onset is timed as the voice tests time them, through the
- * AudioContext's output timestamp. The markers heard collect in `window.__lecternHeard`
- * (`{ freq, at }`, epoch ms). Returns the context's state and latencies (s): the element's
- * `currentTime` does not count the graph's output latency, the tap's timestamps do.
+ * Taps the replay player's own audio graph (`window.lectern.replay.audioGraph()`: its
+ * AudioContext and the `<audio>` element's MediaElementAudioSourceNode in it) for tone markers,
+ * timed through the context's output timestamp as the voice tests time them, so the markers
+ * are heard on the very path whose latency the player compensates. The tap hangs off the source node and reaches the destination
+ * through a muted gain (a worklet must be pulled to run); the player's own source →
+ * destination connection is what is heard. Markers collect in `window.__lecternHeard`.
  * @param {import('playwright-core').Page} page
- * @param {string} selector the audio element
  * @param {number[]} freqs
  * @param {string} workletUrl
  */
-export function tapAudioElement(page, selector, freqs, workletUrl) {
+export function tapReplayGraph(page, freqs, workletUrl) {
     return page.evaluate(
-        async ([sel, fs, url]) => {
+        async ([fs, url]) => {
             const w = /** @type {any} */ (window);
-            const audio = /** @type {HTMLAudioElement} */ (document.querySelector(sel));
-            const ctx = new AudioContext();
+            const { context: ctx, source } = w.lectern.replay.audioGraph();
+            if (!ctx || !source) throw new Error('the replay has no audio graph');
             await ctx.audioWorklet.addModule(url);
             const node = new AudioWorkletNode(ctx, 'lectern-tap', { numberOfInputs: 1, numberOfOutputs: 1, outputChannelCount: [1] });
             w.__lecternHeard = [];
@@ -66,12 +65,14 @@ export function tapAudioElement(page, selector, freqs, workletUrl) {
                     : performance.now() + (frame / ctx.sampleRate - ctx.currentTime + (ctx.outputLatency || ctx.baseLatency || 0)) * 1000;
                 w.__lecternHeard.push({ freq, at: performance.timeOrigin + perf });
             };
-            ctx.createMediaElementSource(audio).connect(node);
-            node.connect(ctx.destination);
+            const mute = ctx.createGain();
+            mute.gain.value = 0;
+            source.connect(node);
+            node.connect(mute).connect(ctx.destination);
             node.port.postMessage({ freqs: fs });
             await ctx.resume();
             return { state: ctx.state, baseLatency: ctx.baseLatency, outputLatency: ctx.outputLatency };
         },
-        [selector, freqs, workletUrl],
+        [freqs, workletUrl],
     );
 }

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DOMParser } from '@xmldom/xmldom';
 
-import { CHECKPOINT_EVERY, Recording, clockText } from '../js/replay/model.js';
+import { CHECKPOINT_EVERY, Recording, clockText, pauseCuts, shownTime } from '../js/replay/model.js';
 
 const DOC = 'a1'.repeat(32);
 const parse = (/** @type {string} */ xml) => /** @type {any} */ (new DOMParser().parseFromString(xml, 'text/xml')).documentElement;
@@ -92,5 +92,29 @@ describe('replay model', () => {
         assert.deepEqual(rec.viewAt(10), { t: 10, document: null, page: 0, items: [], pointer: null });
         assert.equal(clockText(3723000), '1:02:03');
         assert.equal(clockText(61000), '1:01');
+    });
+
+    it('marks each pause where the recording was cut, in order, inside the recording', () => {
+        const pauses = [
+            { at: 3000, from: 9000, to: 12000 },
+            { at: 1000, from: 1000, to: 4000 },
+            { at: 3000.4, from: 12500, to: 13000 },
+            { at: 7000, from: 20000, to: null },
+            { at: 'x' },
+        ];
+        assert.deepEqual(pauseCuts(/** @type {any} */ (pauses), 5000), [1000, 3000, 5000]);
+        assert.deepEqual(pauseCuts(undefined, 5000), []);
+        const rec = new Recording({ ...talk(), pauses: [{ at: 2500, from: 2500, to: 8000 }] }, { parse });
+        assert.deepEqual(rec.cuts, [2500]);
+        assert.deepEqual(new Recording(talk(), { parse }).cuts, []);
+    });
+
+    it('shows the voice\'s time less the way to the ear, never before the last seek, exact when paused', () => {
+        assert.equal(shownTime(1000, 30, 0, false), 970);
+        assert.equal(shownTime(1000, 30, 990, false), 990, 'not before where play started or the seek landed');
+        assert.equal(shownTime(1000, 30, 0, true), 1000, 'paused or seeking: exactly the clock');
+        assert.equal(shownTime(20, 30, 0, false), 0, 'never below 0');
+        assert.equal(shownTime(1000, 0, 0, false), 1000, 'latency unknown');
+        assert.equal(shownTime(1000, 30, 2000, false), 1000, 'never ahead of the clock');
     });
 });

@@ -39,7 +39,8 @@ export class ReplayClock {
 
     /** Media time now, ms. */
     now() {
-        if (!this.free && this.audio) return this.audio.currentTime * 1000;
+        // to the µs: a seek to `t` reads back as `t`, not `t − 1e-12` (an event due at `t` shows)
+        if (!this.free && this.audio) return Math.round(this.audio.currentTime * 1e6) / 1e3;
         if (this.freePaused) return this.freeAt;
         const t = this.freeAt + (performance.now() - this.since) * this.rate;
         if (t >= this.duration) {

@@ -18,7 +18,9 @@ import { applyEvent, initialState } from '../protocol/state.js';
  * @typedef {{ format?: string, meeting?: string, title?: string, created?: number, duration_ms?: number,
  *   audio?: { file?: string, duration_ms?: number, packets?: number } | null, documents?: DocumentDesc[],
  *   chapters?: Chapter[], events?: EventDesc[], chat?: ChatLine[],
- *   waveform?: { step_ms: number, peaks: number[] } | null, pauses?: any[] }} Description
+ *   waveform?: { step_ms: number, peaks: number[] } | null, pauses?: PauseDesc[] }} Description
+ * @typedef {{ at: number, from?: number, to?: number | null }} PauseDesc the presenter paused the
+ *   recording: `at` is the cut on the recording timeline, `from`/`to` presenter ms
  * @typedef {{ kind: 'slide' | 'chat', t: number, label: string, text: string, document?: string,
  *   page?: number }} Hit
  */
@@ -56,6 +58,7 @@ export class Recording {
         this.chat = (desc.chat ?? []).slice().sort((a, b) => a.t - b.t);
         this.documents = desc.documents ?? [];
         this.duration = Math.max(Number(desc.duration_ms) || 0, latest, Number(desc.audio?.duration_ms) || 0);
+        this.cuts = pauseCuts(desc.pauses, this.duration);
         /** @type {State[]} checkpoints[k]: the state after the first k × CHECKPOINT_EVERY events */
         this.checkpoints = [initialState()];
         const s = initialState();
@@ -176,6 +179,34 @@ export class Recording {
         }
         return hits.sort((a, b) => a.t - b.t);
     }
+}
+
+/**
+ * Where the recording was paused, for the timeline's cut markers: each pause's `at`, clamped to
+ * the recording, in order, with pauses that cut at the same ms (within 1 ms) shown once.
+ * @param {PauseDesc[] | undefined} pauses @param {number} duration
+ * @returns {number[]}
+ */
+export function pauseCuts(pauses, duration) {
+    const at = (pauses ?? [])
+        .map((p) => Number(p?.at))
+        .filter((t) => Number.isFinite(t))
+        .map((t) => Math.min(Math.max(0, t), Math.max(0, duration)))
+        .sort((a, b) => a - b);
+    return at.filter((t, i) => i === 0 || t - at[i - 1] >= 1);
+}
+
+/**
+ * The media time to show while the voice plays: the element reports the sample it hands to the
+ * audio output (`media`, ms), which reaches the ear `latencyMs` later, so the picture shows
+ * `media − latency`. Never before `floor` (where play started or the last seek landed: that
+ * state is already on screen, and the sound of it is still on its way) and never below 0.
+ * Paused or seeking (`exact`), the state is exactly the clock's.
+ * @param {number} media @param {number} latencyMs @param {number} floor @param {boolean} exact
+ */
+export function shownTime(media, latencyMs, floor, exact) {
+    if (exact || !(latencyMs > 0)) return media;
+    return Math.min(media, Math.max(0, floor, media - latencyMs));
 }
 
 /** @param {string} s */

@@ -13,6 +13,8 @@ function main() {
             // relative to index.html, wherever the folder was unpacked
             page: (path) => path,
             audio: (path) => path,
+            // file:// media is cross-origin to Web Audio: the element plays directly (output.js)
+            route: false,
         });
         player.expose();
     } catch (e) {

@@ -27,6 +27,8 @@ async function main() {
     const player = new Player(root, body, {
         page: documentUrl,
         audio: (file) => `${api}/${file}?${cred}`,
+        // same-origin: the voice plays through the player's AudioContext (output.js)
+        route: true,
     });
     player.expose();
 }

@@ -10,13 +10,15 @@ import { h } from '../ui/dom.js';
 import { PageImages } from '../ui/pages.js';
 import { Stage, WHOLE_PAGE } from '../ui/stage.js';
 import { ReplayClock } from './clock.js';
-import { Recording, clockText } from './model.js';
+import { Recording, clockText, shownTime } from './model.js';
+import { ReplayOutput } from './output.js';
 import { TimelineBar } from './timeline.js';
 
 /**
  * @typedef {import('./model.js').Description} Description
- * @typedef {{ page: (path: string) => string, audio: (path: string) => string }} Assets maps a
- *   path in the description (`pages/DOC/1.webp`, `audio.ogg`) to a URL
+ * @typedef {{ page: (path: string) => string, audio: (path: string) => string, route?: boolean }} Assets
+ *   maps a path in the description (`pages/DOC/1.webp`, `audio.ogg`) to a URL; `route`: the
+ *   audio is same-origin, so it may play through the player's AudioContext (output.js)
  */
 
 /** An event due sooner than this after a frame is shown by a timer, not the next frame. */
@@ -64,6 +66,9 @@ export class Player {
         this.timer = 0;
         this.build(root);
         this.clock = new ReplayClock(this.rec.hasAudio ? this.audio : null, this.rec.duration);
+        this.output = new ReplayOutput(this.audio, !!assets.route);
+        /** media ms already on screen when play started or the last seek landed (shownTime's floor) */
+        this.floor = 0;
         this.stage = new Stage({
             stage: this.stageEl,
             box: this.box,
@@ -138,7 +143,10 @@ export class Player {
     }
 
     async play() {
+        if (this.rec.hasAudio) await this.output.start();
+        this.floor = this.clock.now();
         await this.clock.play();
+        this.floor = Math.min(this.floor, this.clock.now());
         this.tick();
     }
 
@@ -150,12 +158,13 @@ export class Player {
     /** @param {number} ms */
     seek(ms) {
         this.clock.seek(ms);
+        this.floor = this.clock.now();
         this.tick();
     }
 
     /** Shows the recording at the clock's time; times the next event if it falls before the next frame. */
     tick() {
-        const t = this.clock.now();
+        const t = this.shown();
         this.render(t);
         clearTimeout(this.timer);
         this.timer = 0;
@@ -164,6 +173,13 @@ export class Player {
             const wait = (next - t) / this.clock.rate;
             if (wait < TIMER_MS) this.timer = window.setTimeout(() => this.tick(), Math.max(0, wait));
         }
+    }
+
+    /** The media time on screen: the clock's, less the way to the ear while the voice plays. */
+    shown() {
+        const t = this.clock.now();
+        const exact = this.clock.free || this.clock.paused || this.audio.seeking;
+        return shownTime(t, this.output.latency() * 1000 * this.clock.rate, this.floor, exact);
     }
 
     /** @param {number} t */
@@ -240,10 +256,14 @@ export class Player {
 
     /** Read-only summary for tests: what is on screen, at which media time. */
     view() {
-        const t = this.clock.now();
-        const v = this.rec.viewAt(t);
+        const media = this.clock.now();
+        const v = this.rec.viewAt(this.shown());
         return {
             ...v,
+            media,
+            latency: this.output.latency() * 1000,
+            waveform: this.rec.desc.waveform?.peaks?.length ?? 0,
+            audioMs: Number(this.rec.desc.audio?.duration_ms) || 0,
             drawn: this.stage.drawnKey,
             playing: !this.clock.paused,
             rate: this.clock.rate,
@@ -263,6 +283,8 @@ export class Player {
                 seek: (/** @type {number} */ ms) => this.seek(ms),
                 play: () => this.play(),
                 pause: () => this.pause(),
+                /** the player's AudioContext and, online, the `<audio>` element's source node in it */
+                audioGraph: () => this.output.graph(),
             }),
         });
     }

@@ -1,6 +1,6 @@
 // The replay's timeline bar: the voice's waveform (when the description has one), a marker at
-// every page turn, the play head, and a thumbnail of the page shown at the time under the
-// pointer. Clicking or dragging seeks.
+// every page turn, a cut where the presenter paused the recording, the play head, and a
+// thumbnail of the page shown at the time under the pointer. Clicking or dragging seeks.
 
 import { h } from '../ui/dom.js';
 import { clockText } from './model.js';
@@ -35,8 +35,16 @@ export class TimelineBar {
                 },
             }),
         );
+        const cuts = rec.cuts.map((t) =>
+            h('span', {
+                class: 'pause-marker',
+                title: 'Recording paused here',
+                dataset: { t: String(t) },
+                style: `left: ${(100 * t) / dur}%`,
+            }),
+        );
         this.el = h('div', { class: 'timeline', id: 'timeline', role: 'slider', tabindex: '0', 'aria-label': 'Position',
-            'aria-valuemin': '0', 'aria-valuemax': String(Math.round(dur / 1000)) }, [this.wave, ...markers, this.head, this.thumb]);
+            'aria-valuemin': '0', 'aria-valuemax': String(Math.round(dur / 1000)) }, [this.wave, ...cuts, ...markers, this.head, this.thumb]);
         let dragging = false;
         this.el.addEventListener('pointerdown', (e) => {
             if (e.target instanceof HTMLButtonElement) return;
