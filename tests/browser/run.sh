@@ -73,8 +73,10 @@ args=()
 for a in "$@"; do
     case "$a" in *.test.mjs) files+=("./$(basename "$a")") ;; *) args+=("$a") ;; esac
 done
+cd "$HERE" || die "no $HERE"
+# the default is every test file here (expanded after the cd: node 20 takes no globs)
 [ "${#files[@]}" -gt 0 ] || files=(./*.test.mjs)
-cd "$HERE" && node --test --test-reporter=spec --test-concurrency=1 "${args[@]}" "${files[@]}"
+node --test --test-reporter=spec --test-concurrency=1 "${args[@]}" "${files[@]}"
 status=$?
 if [ "$status" -eq 0 ]; then say "browser suite passed"; else say "browser suite FAILED"; fi
 exit "$status"
