@@ -107,21 +107,26 @@ pub fn mix(voices: &[Voice<'_>]) -> Result<(Vec<Mixed>, MixStats), RecordingErro
     Ok((out, stats))
 }
 
-/// Frames (in time order) cut into stretches: frames that overlap one another by more than
-/// the half-frame slack the Ogg writer already forgives in a presenter clock's stamps, and
-/// whether more than one speaker is in it. Touching stretches of several speakers are one:
+/// Frames (in time order) cut into stretches: frames that overlap one another (see [`overlaps`]),
+/// and whether more than one speaker is in it. Touching stretches of several speakers are one:
 /// a conversation is encoded in one piece. Each is (frames, end sample, several speakers).
 fn stretches(frames: &[Frame<'_>]) -> Vec<(std::ops::Range<usize>, u64, bool)> {
     let mut out: Vec<(std::ops::Range<usize>, u64, bool)> = Vec::new();
     let mut i = 0;
     while i < frames.len() {
-        let mut end = frames[i].start + frames[i].samples;
+        // Where each speaker in the stretch stops talking.
+        let mut ends = vec![(frames[i].speaker, frames[i].start + frames[i].samples)];
         let mut j = i + 1;
-        while j < frames.len() && frames[j].start + frames[j].samples / 2 < end {
-            end = end.max(frames[j].start + frames[j].samples);
+        while j < frames.len() && overlaps(&ends, &frames[j]) {
+            let f = &frames[j];
+            match ends.iter_mut().find(|(s, _)| *s == f.speaker) {
+                Some((_, end)) => *end = (*end).max(f.start + f.samples),
+                None => ends.push((f.speaker, f.start + f.samples)),
+            }
             j += 1;
         }
-        let several = frames[i..j].iter().any(|f| f.speaker != frames[i].speaker);
+        let end = ends.iter().map(|(_, e)| *e).max().unwrap_or_default();
+        let several = ends.len() > 1;
         match out.last_mut() {
             Some((range, last_end, true))
                 if several && frames[i].start < *last_end + frames[i].samples / 2 =>
@@ -134,6 +139,21 @@ fn stretches(frames: &[Frame<'_>]) -> Vec<(std::ops::Range<usize>, u64, bool)> {
         i = j;
     }
     out
+}
+
+/// Whether `next` belongs to a stretch whose speakers stop at `ends`: it starts before another
+/// speaker stops (every overlapping sample is someone talking at once), or more than half a
+/// frame before its own speaker's last frame ends (the slack the Ogg writer forgives a
+/// presenter clock's stamps).
+fn overlaps(ends: &[(usize, u64)], next: &Frame<'_>) -> bool {
+    ends.iter().any(|&(speaker, end)| {
+        let slack = if speaker == next.speaker {
+            next.samples / 2
+        } else {
+            0
+        };
+        next.start + slack < end
+    })
 }
 
 /// Appends frames at `start` samples, as a batch of their own (the Ogg writer lays batches
@@ -327,6 +347,39 @@ mod tests {
         assert!(
             power(after, 1000.0) * 100.0 < power(after, 440.0),
             "Bob has stopped"
+        );
+    }
+
+    #[test]
+    fn another_speaker_half_a_frame_off_is_mixed_not_appended() {
+        let ann = tone(440.0, 200);
+        let bob = tone(1000.0, 100);
+        let voices = [
+            Voice {
+                t: 0,
+                ms: 20,
+                frames: &ann,
+                speaker: Some("Ann"),
+            },
+            Voice {
+                t: 50,
+                ms: 20,
+                frames: &bob,
+                speaker: Some("Bob"),
+            },
+        ];
+        let (mixed, stats) = mix(&voices).unwrap();
+        assert_eq!(stats.stretches, 1);
+        let samples: u64 = mixed
+            .iter()
+            .flat_map(|m| &m.frames)
+            .map(|f| packet_samples(f).unwrap())
+            .sum();
+        let lay: Vec<(u64, usize)> = mixed.iter().map(|m| (m.t, m.frames.len())).collect();
+        assert_eq!(
+            samples,
+            200 * PER_MS,
+            "Ann's 200 ms, Bob inside them: {lay:?}"
         );
     }
 
