@@ -2,6 +2,7 @@
 //! (`token`) when the owner shared it, and everyone when it is public. The zip and the PDF are
 //! built on request; the MP4 takes a while, so it is a job to poll.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use actix_files::NamedFile;
@@ -85,13 +86,18 @@ async fn download_zip(
     })
     .await
     .map_err(internal)??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/zip")
+    Ok(attachment("application/zip", &filename, bytes))
+}
+
+/// A download the browser saves as `filename`.
+fn attachment(content_type: &str, filename: &str, bytes: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
-        .body(bytes))
+        .body(bytes)
 }
 
 /// The zip's offline player, linked from the served web client. Without it (the web files
@@ -108,43 +114,59 @@ fn offline_player() -> archive::Player {
     })
 }
 
-/// A page image (and its thumbnail) from the documents store, if the document is still there.
-pub(super) fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageFile> {
+/// Where a page's files are in the documents store: the image, the thumbnail when the server
+/// has one, the page's text and size. `None` when the document or its image is gone.
+struct Located {
+    name: String,
+    image: PathBuf,
+    thumbnail: Option<PathBuf>,
+    text: String,
+    /// The original page's size in points, when the document says.
+    size_pt: Option<(f32, f32)>,
+}
+
+fn locate(docs: &Arc<Documents>, id: &str, n: u32) -> Option<Located> {
     let manifest = docs.manifest(id).ok()?;
     let entry = manifest.pages.iter().find(|p| p.number == n as usize)?;
     let name = entry.image.rsplit('/').next()?.to_string();
-    let bytes = std::fs::read(docs.file(id, "pages", &name).ok()?).ok()?;
+    let image = docs.file(id, "pages", &name).ok().filter(|p| p.exists())?;
     let thumbnail = entry
         .thumbnail
         .rsplit('/')
         .next()
         .and_then(|t| docs.file(id, "thumbs", t).ok())
-        .and_then(|path| std::fs::read(path).ok());
-    Some(PageFile {
+        .filter(|p| p.exists());
+    Some(Located {
         name,
-        bytes,
+        image,
         thumbnail,
         text: entry.text.clone(),
+        size_pt: (entry.width_pt > 0.0 && entry.height_pt > 0.0)
+            .then_some((entry.width_pt, entry.height_pt)),
+    })
+}
+
+/// A page image (and its thumbnail) from the documents store, if the document is still there.
+pub(super) fn page_file(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageFile> {
+    let found = locate(docs, id, n)?;
+    Some(PageFile {
+        bytes: std::fs::read(&found.image).ok()?,
+        thumbnail: found.thumbnail.and_then(|path| std::fs::read(path).ok()),
+        name: found.name,
+        text: found.text,
     })
 }
 
 /// Which files a page has on the server, without reading them (the replay page's
 /// `timeline.json` names them as the zip does).
 pub(super) fn page_names(docs: &Arc<Documents>, id: &str, n: u32) -> Option<PageNames> {
-    let manifest = docs.manifest(id).ok()?;
-    let entry = manifest.pages.iter().find(|p| p.number == n as usize)?;
-    let name = entry.image.rsplit('/').next()?.to_string();
-    docs.file(id, "pages", &name).ok().filter(|p| p.exists())?;
-    let thumbnail = entry
-        .thumbnail
-        .rsplit('/')
-        .next()
-        .filter(|t| docs.file(id, "thumbs", t).is_ok_and(|p| p.exists()))
-        .map(|_| description::thumbnail_name(&name));
+    let found = locate(docs, id, n)?;
     Some(PageNames {
-        image: name,
-        thumbnail,
-        text: entry.text.clone(),
+        thumbnail: found
+            .thumbnail
+            .map(|_| description::thumbnail_name(&found.name)),
+        image: found.name,
+        text: found.text,
     })
 }
 
@@ -175,13 +197,7 @@ async fn download_pdf(
     })
     .await
     .map_err(internal)??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{filename}\""),
-        ))
-        .body(bytes))
+    Ok(attachment("application/pdf", &filename, bytes))
 }
 
 /// `POST /api/meetings/{number}/recording.mp4?key=HOST_KEY`: starts an export of the archive
@@ -248,15 +264,10 @@ async fn download_mp4(
 
 /// A page image and its size in points, from the documents store.
 fn page_source(docs: &Arc<Documents>, id: &str, n: u32) -> PageSource {
-    let entry = docs
-        .manifest(id)
-        .ok()
-        .and_then(|m| m.pages.into_iter().find(|p| p.number == n as usize));
+    let found = locate(docs, id, n);
     PageSource {
-        image: page_file(docs, id, n).map(|f| f.bytes),
-        size_pt: entry
-            .filter(|p| p.width_pt > 0.0 && p.height_pt > 0.0)
-            .map(|p| (p.width_pt, p.height_pt)),
+        image: found.as_ref().and_then(|f| std::fs::read(&f.image).ok()),
+        size_pt: found.and_then(|f| f.size_pt),
     }
 }
 
