@@ -12,7 +12,7 @@ use super::recordings::{authorize, internal, page_names, Access};
 use crate::conference::meetings::Meeting;
 use crate::conference::{Conference, ConferenceError};
 use crate::documents::Documents;
-use crate::recording::description::{self, About};
+use crate::recording::description::{self, About, AudioFile};
 use crate::recording::timeline::Timeline;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,10 +26,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn read_timeline(conf: &Conference, meeting: &Meeting) -> Result<Timeline, ConferenceError> {
-    conf.recording_timeline(&meeting.number)
-}
-
 /// `GET /api/meetings/{number}/recording/timeline.json?key=…|token=…`.
 async fn timeline_json(
     conf: web::Data<Arc<Conference>>,
@@ -40,8 +36,11 @@ async fn timeline_json(
     let meeting = authorize(&conf, &number, &access)?;
     let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
     let json = web::block(move || -> Result<serde_json::Value, ConferenceError> {
-        let timeline = read_timeline(&conf, &meeting)?;
-        let audio = description::audio(&meeting.title, &timeline).map_err(internal)?;
+        let records = conf.meetings.archive(&meeting.number)?;
+        let timeline = conf.recording_timeline_of(&meeting.number, &records)?;
+        let audio = cached_audio(&meeting, &records, || {
+            description::audio(&meeting.title, &timeline).map_err(internal)
+        })?;
         let about = About {
             meeting: meeting.number.as_str(),
             title: &meeting.title,
@@ -59,9 +58,11 @@ async fn timeline_json(
         .json(json))
 }
 
-/// Recently built `audio.ogg` files: a player seeking asks for many ranges of the same file,
-/// and building it means parsing every archived event. An entry is good while the archive
-/// holds the same events (a meeting still running, or a deleted recording, moves its last seq).
+/// Recently built audio (`audio.ogg` and its waveform): a player seeking asks for many ranges
+/// of the same file, and `timeline.json` describes the same audio; building it means mixing
+/// and writing every voice batch, the waveform decoding it all. An entry is good while the
+/// archive holds the same events (a meeting still running, or a deleted recording, moves its
+/// last seq).
 static AUDIO: Mutex<Vec<AudioEntry>> = Mutex::new(Vec::new());
 const AUDIO_KEPT: usize = 4;
 
@@ -69,24 +70,23 @@ struct AudioEntry {
     meeting: String,
     events: usize,
     last_seq: u64,
-    ogg: Arc<Vec<u8>>,
+    audio: Arc<AudioFile>,
 }
 
-fn cached_audio(conf: &Conference, meeting: &Meeting) -> Result<Arc<Vec<u8>>, ConferenceError> {
-    let records = conf.meetings.archive(&meeting.number)?;
+/// The meeting's audio for archived `records`, from the cache or made by `build`.
+fn cached_audio(
+    meeting: &Meeting,
+    records: &[(u64, Vec<u8>)],
+    build: impl FnOnce() -> Result<AudioFile, ConferenceError>,
+) -> Result<Arc<AudioFile>, ConferenceError> {
     let (events, last_seq) = (records.len(), records.last().map_or(0, |r| r.0));
     let same = |e: &AudioEntry| {
         e.meeting == meeting.number.as_str() && e.events == events && e.last_seq == last_seq
     };
     if let Some(hit) = AUDIO.lock().expect("audio cache").iter().find(|e| same(e)) {
-        return Ok(hit.ogg.clone());
+        return Ok(hit.audio.clone());
     }
-    let timeline = Timeline::from_records(&records).map_err(internal)?;
-    let ogg = Arc::new(
-        description::audio(&meeting.title, &timeline)
-            .map_err(internal)?
-            .ogg,
-    );
+    let audio = Arc::new(build()?);
     let mut cache = AUDIO.lock().expect("audio cache");
     cache.retain(|e| e.meeting != meeting.number.as_str());
     if cache.len() >= AUDIO_KEPT {
@@ -96,9 +96,9 @@ fn cached_audio(conf: &Conference, meeting: &Meeting) -> Result<Arc<Vec<u8>>, Co
         meeting: meeting.number.to_string(),
         events,
         last_seq,
-        ogg: ogg.clone(),
+        audio: audio.clone(),
     });
-    Ok(ogg)
+    Ok(audio)
 }
 
 /// `GET /api/meetings/{number}/recording/audio.ogg?key=…|token=…`: the zip's `audio.ogg`,
@@ -111,9 +111,16 @@ async fn audio_ogg(
 ) -> Result<HttpResponse, ConferenceError> {
     let meeting = authorize(&conf, &number, &access)?;
     let conf = conf.get_ref().clone();
-    let ogg = web::block(move || cached_audio(&conf, &meeting))
-        .await
-        .map_err(internal)??;
+    let audio = web::block(move || {
+        let records = conf.meetings.archive(&meeting.number)?;
+        cached_audio(&meeting, &records, || {
+            let timeline = Timeline::from_records(&records).map_err(internal)?;
+            description::audio(&meeting.title, &timeline).map_err(internal)
+        })
+    })
+    .await
+    .map_err(internal)??;
+    let ogg = &audio.ogg;
     let len = ogg.len() as u64;
     let range = req
         .headers()

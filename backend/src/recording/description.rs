@@ -2,6 +2,8 @@
 //! both the zip and the replay page's `timeline.json` endpoint, so the offline player and the
 //! online one read exactly the same thing.
 
+use std::sync::OnceLock;
+
 use serde_json::{json, Value};
 
 use super::mix::{self, MixStats, Voice};
@@ -48,11 +50,7 @@ pub fn describe(
     audio: &AudioFile,
     mut names: impl FnMut(&str, u32) -> Option<PageNames>,
 ) -> Value {
-    let wave = waveform(timeline, audio).unwrap_or_else(|e| {
-        // The waveform is a drawing aid: a recording without one still replays.
-        tracing::warn!(meeting = about.meeting, "no waveform: {e}");
-        None
-    });
+    let wave = audio.waveform(about.meeting);
     let (mixed, audio) = (audio.mixed, &audio.written);
     let mut documents = Vec::new();
     for doc in &timeline.documents {
@@ -109,6 +107,26 @@ pub struct AudioFile {
     pub ogg: Vec<u8>,
     pub written: Written,
     pub mixed: MixStats,
+    has_voice: bool,
+    /// Decoded on first use: the zip and `timeline.json` need it, the MP4 does not.
+    waveform: OnceLock<Option<Waveform>>,
+}
+
+impl AudioFile {
+    /// The waveform the replay's timeline draws, when the recording has voice. It is a
+    /// drawing aid: if the audio does not decode, the recording still replays without one.
+    pub fn waveform(&self, meeting: &str) -> Option<&Waveform> {
+        self.waveform
+            .get_or_init(|| {
+                if !self.has_voice {
+                    return None;
+                }
+                waveform::of_ogg(&self.ogg, waveform::STEP_MS)
+                    .inspect_err(|e| tracing::warn!(meeting, "no waveform: {e}"))
+                    .ok()
+            })
+            .as_ref()
+    }
 }
 
 /// Writes `audio.ogg`: one Opus stream, speakers who talked at once mixed (`mix.rs`).
@@ -138,18 +156,9 @@ pub fn audio(title: &str, timeline: &Timeline) -> Result<AudioFile, RecordingErr
         ogg,
         written,
         mixed,
+        has_voice: !timeline.audio.is_empty(),
+        waveform: OnceLock::new(),
     })
-}
-
-/// The waveform the replay's timeline draws, when the recording has voice.
-pub fn waveform(
-    timeline: &Timeline,
-    audio: &AudioFile,
-) -> Result<Option<Waveform>, RecordingError> {
-    if timeline.audio.is_empty() {
-        return Ok(None);
-    }
-    waveform::of_ogg(&audio.ogg, waveform::STEP_MS).map(Some)
 }
 
 /// `chapters.vtt`.
