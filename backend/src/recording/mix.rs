@@ -272,6 +272,15 @@ mod tests {
         crate::media::fixtures::goertzel(48_000, x, freq)
     }
 
+    /// Samples the stream's packets decode to.
+    fn length(mixed: &[Mixed]) -> u64 {
+        mixed
+            .iter()
+            .flat_map(|m| &m.frames)
+            .map(|f| packet_samples(f).unwrap())
+            .sum()
+    }
+
     fn decode(ogg: Vec<u8>) -> Vec<f32> {
         let mut src = Source::open(ogg).unwrap();
         let mut pcm = Vec::new();
@@ -370,11 +379,7 @@ mod tests {
         ];
         let (mixed, stats) = mix(&voices).unwrap();
         assert_eq!(stats.stretches, 1);
-        let samples: u64 = mixed
-            .iter()
-            .flat_map(|m| &m.frames)
-            .map(|f| packet_samples(f).unwrap())
-            .sum();
+        let samples = length(&mixed);
         let lay: Vec<(u64, usize)> = mixed.iter().map(|m| (m.t, m.frames.len())).collect();
         assert_eq!(
             samples,
@@ -405,11 +410,7 @@ mod tests {
         let (mixed, stats) = mix(&voices).unwrap();
         assert_eq!(stats.stretches, 1);
         assert_eq!(mixed[0].t, 0, "in time order");
-        let samples: u64 = mixed
-            .iter()
-            .flat_map(|m| &m.frames)
-            .map(|f| packet_samples(f).unwrap())
-            .sum();
+        let samples = length(&mixed);
         assert_eq!(samples, 300 * PER_MS, "Ann from 0, Bob until 300 ms");
     }
 }
