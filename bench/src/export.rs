@@ -18,7 +18,7 @@ use lectern::recording::archive::{self, About, PageFile};
 use lectern::recording::description;
 use lectern::recording::mp4::{self, Options};
 use lectern::recording::offline;
-use lectern::recording::timeline::Timeline;
+use lectern::recording::timeline::{self, Timeline};
 
 #[derive(Parser)]
 struct Args {
@@ -282,14 +282,5 @@ fn meeting(duration_ms: u64, voice: &[Vec<u8>]) -> Vec<(u64, Vec<u8>)> {
         }
     }
     events.sort_by_key(|(t, _)| *t);
-    events
-        .into_iter()
-        .enumerate()
-        .map(|(i, (t, body))| {
-            let seq = i as u64 + 1;
-            let xml =
-                format!("<event xmlns='urn:lectern:sync:1' seq='{seq}' t='{t}'>{body}</event>");
-            (seq, xml.into_bytes())
-        })
-        .collect()
+    timeline::archived(events)
 }

@@ -113,21 +113,17 @@ mod tests {
         let pages: String = (1..=2)
             .map(|n| format!("<p n='{n}' hash='{}' w='640' h='480'/>", "0".repeat(64)))
             .collect();
-        let records: Vec<(u64, Vec<u8>)> = [
-            format!("<document id='{doc}' pages='2' base='/x/'>{pages}</document>"),
-            "<audio codec='opus' rate='48000' channels='1' ms='20'>+P/+ +P/+</audio>".into(),
-            "<page n='2'/>".into(),
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, body)| {
-            let seq = i as u64 + 1;
-            let t = seq * 1000;
-            let xml =
-                format!("<event xmlns='urn:lectern:sync:1' seq='{seq}' t='{t}'>{body}</event>");
-            (seq, xml.into_bytes())
-        })
-        .collect();
+        let records = super::super::timeline::archived([
+            (
+                1000,
+                format!("<document id='{doc}' pages='2' base='/x/'>{pages}</document>"),
+            ),
+            (
+                2000,
+                "<audio codec='opus' rate='48000' channels='1' ms='20'>+P/+ +P/+</audio>".into(),
+            ),
+            (3000, "<page n='2'/>".into()),
+        ]);
         let timeline = Timeline::from_records(&records).unwrap();
         let about = About {
             meeting: "123456789",

@@ -277,17 +277,7 @@ mod tests {
     const DOC: &str = "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1";
 
     fn timeline(bodies: &[(u64, &str)]) -> Timeline {
-        let records: Vec<(u64, Vec<u8>)> = bodies
-            .iter()
-            .enumerate()
-            .map(|(i, (t, body))| {
-                let seq = i as u64 + 1;
-                let xml =
-                    format!("<event xmlns='urn:lectern:sync:1' seq='{seq}' t='{t}'>{body}</event>");
-                (seq, xml.into_bytes())
-            })
-            .collect();
-        Timeline::from_records(&records).unwrap()
+        Timeline::from_records(&super::super::timeline::archived(bodies.iter().copied())).unwrap()
     }
 
     fn share() -> String {

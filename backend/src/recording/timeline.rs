@@ -178,6 +178,21 @@ impl Timeline {
     }
 }
 
+/// Archive records as the focus writes them: payloads at presenter times, given `seq` 1, 2, …
+/// in order. For building recordings without a meeting (tests, the export benchmark).
+pub fn archived<B: AsRef<str>>(bodies: impl IntoIterator<Item = (u64, B)>) -> Vec<(u64, Vec<u8>)> {
+    bodies
+        .into_iter()
+        .zip(1u64..)
+        .map(|((t, body), seq)| {
+            let body = body.as_ref();
+            let xml =
+                format!("<event xmlns='urn:lectern:sync:1' seq='{seq}' t='{t}'>{body}</event>");
+            (seq, xml.into_bytes())
+        })
+        .collect()
+}
+
 /// What a recordings list shows of one recording.
 #[derive(Debug, Clone, Serialize)]
 pub struct Summary {
@@ -213,17 +228,12 @@ mod tests {
 
     const DOC: &str = "a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1";
 
+    /// Records from `"T PAYLOAD"` lines.
     fn records(xml: &[&str]) -> Vec<(u64, Vec<u8>)> {
-        xml.iter()
-            .enumerate()
-            .map(|(i, body)| {
-                let seq = i as u64 + 1;
-                let (t, body) = body.split_once(' ').unwrap();
-                let xml =
-                    format!("<event xmlns='urn:lectern:sync:1' seq='{seq}' t='{t}'>{body}</event>");
-                (seq, xml.into_bytes())
-            })
-            .collect()
+        archived(xml.iter().map(|line| {
+            let (t, body) = line.split_once(' ').unwrap();
+            (t.parse::<u64>().unwrap(), body)
+        }))
     }
 
     fn document() -> String {
