@@ -212,7 +212,7 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
         const tc = Number(await chatHit.getAttribute('data-t'));
         assert.ok(tc > 0, `the chat line's time ${tc}`);
         await chatHit.click();
-        let v = await waitReplay(vic.page, (x) => Math.abs(x.media - tc) < 1 && Math.abs(x.t - tc) < 1, `the chat line's moment ${tc}`);
+        let v = await waitReplay(vic.page, (x) => x.media === tc && x.t === tc, `the chat line's moment ${tc}`);
         await vic.page.locator('#replay-chat li', { hasText: CHAT_LINE }).waitFor({ state: 'visible', timeout: WAIT });
 
         await search.fill(WORDS4[2]);
@@ -224,7 +224,7 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
         assert.equal(await slideHit.count(), chapters.filter((c) => c.document === docId && c.page === 3).length, 'a hit per time page 3 was shown');
         assert.equal(Number(await slideHit.first().getAttribute('data-t')), first.t);
         await slideHit.first().click();
-        v = await waitReplay(vic.page, (x) => Math.abs(x.media - first.t) < 1 && x.drawn === `${docId}:3`, `page 3's first chapter at ${first.t}`);
+        v = await waitReplay(vic.page, (x) => x.media === first.t && x.drawn === `${docId}:3`, `page 3's first chapter at ${first.t}`);
         assert.equal(v.page, 3);
 
         // the waveform: a peak per 100 ms of voice, drawn on the timeline

@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DOMParser } from '@xmldom/xmldom';
 
+import { ReplayClock } from '../js/replay/clock.js';
 import { CHECKPOINT_EVERY, Recording, clockText, pauseCuts, shownTime } from '../js/replay/model.js';
 
 const DOC = 'a1'.repeat(32);
@@ -116,5 +117,33 @@ describe('replay model', () => {
         assert.equal(shownTime(20, 30, 0, false), 0, 'never below 0');
         assert.equal(shownTime(1000, 0, 0, false), 1000, 'latency unknown');
         assert.equal(shownTime(1000, 30, 2000, false), 1000, 'never ahead of the clock');
+    });
+
+    it('a seek to a whole ms reads back as that ms, though the element keeps truncated µs', () => {
+        // Chromium's media time is whole µs, cut toward zero: 8.261 s reads back as 8.260999 s
+        class Element extends EventTarget {
+            us = 0;
+            paused = true;
+            duration = 60;
+            playbackRate = 1;
+            get currentTime() {
+                return this.us / 1e6;
+            }
+            set currentTime(s) {
+                this.us = Math.trunc(s * 1e6);
+            }
+        }
+        const audio = new Element();
+        const clock = new ReplayClock(/** @type {any} */ (audio), 60000);
+        const late = [];
+        for (let ms = 1000; ms < 20000; ms += 137) {
+            clock.seek(ms);
+            if (audio.currentTime * 1000 < ms) late.push(ms);
+            assert.equal(clock.now(), ms);
+        }
+        assert.ok(late.length > 0, 'the element read some seeks back early');
+        // once the element moves on, its own time
+        audio.us += 20000;
+        assert.equal(clock.now(), audio.us / 1e3);
     });
 });

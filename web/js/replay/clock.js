@@ -17,6 +17,8 @@ export class ReplayClock {
         this.freePaused = true;
         this.freeAt = 0;
         this.since = 0;
+        /** the media ms last seeked to: what the element reads until it moves on */
+        this.target = NaN;
         if (audio) {
             // past its last sample the audio stops; the recording may go on without it
             audio.addEventListener('ended', () => {
@@ -39,8 +41,13 @@ export class ReplayClock {
 
     /** Media time now, ms. */
     now() {
-        // to the µs: a seek to `t` reads back as `t`, not `t − 1e-12` (an event due at `t` shows)
-        if (!this.free && this.audio) return Math.round(this.audio.currentTime * 1e6) / 1e3;
+        if (!this.free && this.audio) {
+            // Chromium keeps media time in whole µs, truncated: a seek to 8261 ms reads back as
+            // 8260.999. Until the element moves on, its time is the one seeked to, so an event
+            // or chat line due at `t` shows at a seek to `t`.
+            const t = this.audio.currentTime * 1000;
+            return Math.abs(t - this.target) < 0.002 ? this.target : t;
+        }
         if (this.freePaused) return this.freeAt;
         const t = this.freeAt + (performance.now() - this.since) * this.rate;
         if (t >= this.duration) {
@@ -87,6 +94,7 @@ export class ReplayClock {
             if (this.free && playing) this.audio.play().catch(() => {});
             this.free = false;
             this.freePaused = true;
+            this.target = t;
             this.audio.currentTime = t / 1000;
         } else {
             this.audio?.pause();
