@@ -323,9 +323,11 @@ async fn a_deleted_recording_stays_deleted_across_a_restart_and_the_sequence_goe
     assert!(server.stop());
     let server = Server::builder().data_dir(data.path()).start();
     let (mut alice, _) = Member::join(&server, &number, "Alice", Some(&key)).await;
-    // The focus rebuilt from an empty archive: Alice presents again (seq 3), not seq 1.
-    let presented = alice.next_event().await;
-    assert_eq!(seq_of(&presented), 3, "{presented}");
+    // The focus rebuilt from the state the deletion kept (Alice presenting, seq 2): her next
+    // event is seq 3, not seq 1.
+    alice.request(20, "<pointer hide='true'/>").await;
+    let next = alice.next_event().await;
+    assert_eq!(seq_of(&next), 3, "{next}");
     let (_, after) = http_json(
         &server,
         "GET",

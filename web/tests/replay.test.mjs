@@ -7,18 +7,21 @@ import { DOMParser } from '@xmldom/xmldom';
 
 import { ReplayClock } from '../js/replay/clock.js';
 import { CHECKPOINT_EVERY, Recording, clockText, pauseCuts, shownTime } from '../js/replay/model.js';
+import { toXml } from '../js/protocol/codec.js';
+import { applyElement, initialState, snapshotNode } from '../js/protocol/state.js';
 
 const DOC = 'a1'.repeat(32);
 const parse = (/** @type {string} */ xml) => /** @type {any} */ (new DOMParser().parseFromString(xml, 'text/xml')).documentElement;
 const ev = (seq, t, body) => ({ seq, t, type: 'x', xml: `<event xmlns='urn:lectern:sync:1' seq='${seq}' t='${t}'>${body}</event>` });
 const pages = [1, 2, 3, 4].map((n) => `<p n='${n}' hash='${String(n).padStart(2, '0').repeat(32)}' w='1280' h='720'/>`).join('');
+const DOCUMENT = `<document id='${DOC}' pages='4' base='/x/' title='Deck'>${pages}</document>`;
 const shape = (id, page) => `<shape id='${id}' page='${page}' kind='line' color='#1e88e5' width='0.003' x1='0.1' y1='0.1' x2='0.4' y2='0.3'/>`;
 
 /** A talk: share at 100, turns at 1000/2000/3000 (seq gaps: audio batches), ink on page 4. */
 function talk(extra = []) {
     const events = [
         ev(1, 0, "<presenter nick='Pat'/>"),
-        ev(2, 100, `<document id='${DOC}' pages='4' base='/x/' title='Deck'>${pages}</document>`),
+        ev(2, 100, DOCUMENT),
         ev(5, 1000, "<page n='2'/>"),
         ev(6, 1500, shape('a', 2)),
         ev(9, 2000, "<page n='3'/>"),
@@ -108,6 +111,30 @@ describe('replay model', () => {
         const rec = new Recording({ ...talk(), pauses: [{ at: 2500, from: 2500, to: 8000 }] }, { parse });
         assert.deepEqual(rec.cuts, [2500]);
         assert.deepEqual(new Recording(talk(), { parse }).cuts, []);
+    });
+
+    it('a recording deleted mid-meeting starts from the snapshot of that moment, and its events follow on', () => {
+        // the meeting when its recording was deleted: page 2 with shape a, after seq 4
+        const then = initialState();
+        const before = ["<presenter nick='Pat'/>", DOCUMENT, "<page n='2'/>", shape('a', 2)];
+        for (const [i, body] of before.entries()) applyElement(then, parse(ev(i + 1, i * 100, body).xml));
+        const rec = new Recording(
+            {
+                ...talk(),
+                start: toXml(snapshotNode(then, '123456789')),
+                events: [ev(5, 500, "<page n='3'/>"), ev(6, 700, shape('d', 3))],
+                pauses: [{ at: 0, from: 0, to: 61000 }],
+            },
+            { parse },
+        );
+        const at = (t) => {
+            const v = rec.viewAt(t);
+            return `${v.document === DOC ? v.page : 'none'}:${v.items.join(',')}`;
+        };
+        const expected = [[0, '2:a'], [499, '2:a'], [500, '3:'], [700, '3:d']];
+        for (const [t, want] of expected) assert.equal(at(t), want, `at ${t}`);
+        for (const [t, want] of expected.slice().reverse()) assert.equal(at(t), want, `back at ${t}`);
+        assert.deepEqual(rec.cuts, [], 'the cut before the start is no mark');
     });
 
     it('shows the voice\'s time less the way to the ear, never before the last seek, exact when paused', () => {

@@ -8,9 +8,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use lectern_protocol::to_element;
+
 use super::chat::ChatLine;
 use super::ConferenceError;
 use crate::documents::store::hex;
+use crate::recording::timeline;
 use crate::store::MeetingStore;
 
 /// A meeting number: 9 digits, never starting with 0, so it can be dialled and typed.
@@ -81,6 +84,10 @@ pub struct RecordingPolicy {
     token: String,
     /// Events up to this `seq` were deleted with the recording; the sequence goes on after it.
     pub deleted_through: u64,
+    /// The meeting as it stood then (the protocol's `<snapshot/>`, its `seq` is
+    /// `deleted_through`): what the recording after it and a restarted focus start from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
 }
 
 impl Default for RecordingPolicy {
@@ -90,6 +97,7 @@ impl Default for RecordingPolicy {
             access: RecordingAccess::Owner,
             token: format!("r-{}", hex(&crate::xmpp::sasl::random_bytes::<16>())),
             deleted_through: 0,
+            start: None,
         }
     }
 }
@@ -213,11 +221,21 @@ impl Meetings {
     }
 
     /// Deletes the archived events (the recording so far); the meeting record remembers
-    /// where they ended so the sequence never reuses a number.
+    /// where they ended, so the sequence never reuses a number, and the state they led to, so
+    /// a meeting that goes on is recorded (and restored) from the page it is on.
     pub fn delete_recording(&self, number: &MeetingNumber) -> Result<(), ConferenceError> {
-        let last = self.archive(number)?.last().map_or(0, |(seq, _)| *seq);
+        let records = self.archive(number)?;
+        let Some(&(last, _)) = records.last() else {
+            // Nothing recorded (the meeting never started): only its chat, if any.
+            self.store.delete_chat(number.as_str())?;
+            return Ok(());
+        };
+        let state = timeline::state_after(&records)
+            .map_err(|e| ConferenceError::Recording(e.to_string()))?;
+        let start = String::from(&to_element(&state.to_snapshot(number.as_str())));
         self.update(number, |m| {
-            m.recording.deleted_through = m.recording.deleted_through.max(last)
+            m.recording.deleted_through = m.recording.deleted_through.max(last);
+            m.recording.start = Some(start);
         })?;
         self.store.delete_events(number.as_str(), last)?;
         self.store.delete_chat(number.as_str())?;
@@ -240,15 +258,26 @@ impl Meetings {
             .collect())
     }
 
-    /// Every archived event of a meeting, in `seq` order (the recording's source).
+    /// The recording's source, in `seq` order: the meeting's state when its recording was
+    /// last deleted (a `<snapshot/>` record numbered `deleted_through`), if it was, then every
+    /// event archived since.
     pub fn archive(&self, number: &MeetingNumber) -> Result<Vec<(u64, Vec<u8>)>, ConferenceError> {
-        let mut all = Vec::new();
+        let recording = self
+            .get(number)
+            .ok_or(ConferenceError::UnknownMeeting)?
+            .recording;
+        let mut since = recording.deleted_through;
+        let mut all: Vec<(u64, Vec<u8>)> = recording
+            .start
+            .map(|start| (since, start.into_bytes()))
+            .into_iter()
+            .collect();
         loop {
-            let since = all.last().map_or(0, |(seq, _)| *seq);
             let batch = self.store.events(number.as_str(), since, 4096)?;
-            if batch.is_empty() {
+            let Some((last, _)) = batch.last() else {
                 return Ok(all);
-            }
+            };
+            since = *last;
             all.extend(batch);
         }
     }

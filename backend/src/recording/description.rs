@@ -90,6 +90,7 @@ pub fn describe(
         },
         "documents": documents,
         "chapters": timeline.chapters,
+        "start": timeline.start_xml,
         "events": timeline.events,
         "pauses": timeline.pauses,
         "chat": timeline.chat,

@@ -60,14 +60,14 @@ fn as_drawn(item: &Item) -> Item {
     item
 }
 
-/// Replays the events: the scene at presenter time 0, then one `(t, scene)` per change, at most
+/// Replays the events: the scene at recording time 0 (the timeline's start), then one `(t, scene)` per change, at most
 /// one per `slot_ms` (a change is shown from the start of its slot; later changes in the same
 /// slot replace it), so a stroke drawn at 60 points a second costs a frame per slot, not per
 /// point. Also returns the final state (the PDF's ink).
 pub fn scenes(timeline: &Timeline, slot_ms: u64) -> (Vec<(u64, Scene)>, MeetingState) {
     let slot_ms = slot_ms.max(1);
-    let mut state = MeetingState::default();
-    let mut out: Vec<(u64, Scene)> = vec![(0, Scene::default())];
+    let mut state = timeline.start.clone();
+    let mut out: Vec<(u64, Scene)> = vec![(0, Scene::of(&state))];
     for entry in &timeline.events {
         // The timeline keeps only events every receiver applied, in order: their payloads
         // take effect here exactly as they did for attendees.

@@ -26,13 +26,31 @@ impl Pause {
     }
 }
 
+/// Where a recording that was deleted while its meeting went on starts again: the meeting is
+/// shown as it stood at the deletion, from its first event after it (`first_t`, presenter ms;
+/// `None` when nothing happened since). Everything before is cut as one pause from 0, which a
+/// resume extends if the recording was paused at the deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restart {
+    pub paused: bool,
+    pub first_t: Option<u64>,
+}
+
 /// The pauses of an archive, in order: the first pass over the records, before anything is
 /// placed on the recording's timeline. `recording` events are valid whatever the state (spec),
 /// so reading them alone gives what applying every event would; a pause while paused and a
 /// resume while recording change nothing and are skipped.
-pub fn collect<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<Pause> {
+pub fn collect<'a>(
+    restart: Option<Restart>,
+    events: impl IntoIterator<Item = &'a Event>,
+) -> Vec<Pause> {
     let mut pauses: Vec<Pause> = Vec::new();
     let mut paused_ms = 0;
+    if let Some(r) = restart {
+        let to = if r.paused { None } else { r.first_t };
+        paused_ms = to.unwrap_or(0);
+        pauses.push(Pause { at: 0, from: 0, to });
+    }
     for event in events {
         let Payload::Recording(r) = event.payload else {
             continue;
@@ -115,5 +133,51 @@ mod tests {
         assert!(overlaps(&pauses, 1990, 2010));
         assert!(!overlaps(&pauses, 2000, 2020));
         assert!(overlaps(&[pause(5, 5, None)], 1_000_000, 1_000_020));
+    }
+
+    fn recording(t: u64, paused: bool) -> Event {
+        let r = lectern_protocol::Recording { paused };
+        Event::sequenced(9, t, Payload::Recording(r))
+    }
+
+    #[test]
+    fn a_restart_cuts_everything_before_its_first_event_or_its_resume() {
+        let first_t = Some(60_000);
+        let running = collect(
+            Some(Restart {
+                paused: false,
+                first_t,
+            }),
+            [],
+        );
+        assert_eq!(running, [pause(0, 0, Some(60_000))]);
+        assert_eq!(recording_ms(&running, 59_000), 0);
+        assert_eq!(recording_ms(&running, 61_000), 1000);
+
+        let (resume, again) = (recording(75_000, false), recording(80_000, true));
+        let paused = collect(
+            Some(Restart {
+                paused: true,
+                first_t,
+            }),
+            [&resume, &again],
+        );
+        assert_eq!(
+            paused,
+            [pause(0, 0, Some(75_000)), pause(5000, 80_000, None)]
+        );
+
+        let idle = collect(
+            Some(Restart {
+                paused: false,
+                first_t: None,
+            }),
+            [],
+        );
+        assert_eq!(
+            recording_ms(&idle, 90_000),
+            0,
+            "nothing since: an empty recording"
+        );
     }
 }

@@ -5,9 +5,9 @@
 
 use serde::Serialize;
 
-use lectern_protocol::{Event, MeetingState, Payload};
+use lectern_protocol::{Event, MeetingState, Payload, Snapshot, NS};
 
-use super::pauses::{self, Pause};
+use super::pauses::{self, Pause, Restart};
 use super::RecordingError;
 
 /// Voice frames as archived, contiguous in recording time (a batch cut by a pause is split).
@@ -61,26 +61,42 @@ pub struct Timeline {
     pub pauses: Vec<Pause>,
     /// The room's chat, in the order it was said.
     pub chat: Vec<Said>,
+    /// What is shown at 0: the meeting as it stood when an earlier recording of it was
+    /// deleted (empty for a recording from the meeting's start).
+    pub start: MeetingState,
+    /// That state as the archive holds it, a `<snapshot/>`; `None` from the meeting's start.
+    pub start_xml: Option<String>,
 }
 
 impl Timeline {
-    /// Reads archived records (`seq`, event XML) in `seq` order.
+    /// Reads archived records (`seq`, event XML) in `seq` order. The first may be the
+    /// `<snapshot/>` a recording deleted while its meeting went on starts again from
+    /// (`Meetings::archive`): it is shown at 0, from the first event after it.
     pub fn from_records(records: &[(u64, Vec<u8>)]) -> Result<Self, RecordingError> {
-        let mut parsed = Vec::with_capacity(records.len());
-        for (seq, record) in records {
-            let el: minidom::Element = std::str::from_utf8(record)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or(RecordingError::Corrupt(*seq))?;
-            parsed.push((*seq, Event::from_element(&el).ok(), el));
+        let (start, parsed) = read(records)?;
+        let mut timeline = Timeline::default();
+        let mut restart = None;
+        if let Some((state, xml)) = start {
+            restart = Some(Restart {
+                paused: state.recording_paused,
+                first_t: parsed.first().and_then(|(_, e)| e.attr("t")?.parse().ok()),
+            });
+            timeline.start = state;
+            timeline.start_xml = Some(xml);
         }
+        let parsed: Vec<_> = parsed
+            .into_iter()
+            .map(|(seq, el)| (seq, Event::from_element(&el).ok(), el))
+            .collect();
         // The cuts must be known before the first time is placed: an event before a pause
         // keeps its time, one after it moves back by everything paused before it.
-        let mut timeline = Timeline {
-            pauses: pauses::collect(parsed.iter().filter_map(|(_, e, _)| e.as_ref())),
-            ..Timeline::default()
-        };
-        let mut state = MeetingState::default();
+        timeline.pauses =
+            pauses::collect(restart, parsed.iter().filter_map(|(_, e, _)| e.as_ref()));
+        let mut state = timeline.start.clone();
+        if let Some(doc) = &state.document {
+            timeline.documents.push(doc.clone());
+        }
+        timeline.mark_chapter(&state, None, 0);
         for (seq, event, el) in parsed {
             match event {
                 Some(event) => timeline.add(&mut state, event, &el),
@@ -156,26 +172,68 @@ impl Timeline {
             kind: event.payload.name(),
             xml: String::from(el),
         });
-        if let Some((document, page)) = shown(state).filter(|now| Some(now) != before.as_ref()) {
-            let title = match state.document.as_ref().and_then(|d| d.title.clone()) {
-                Some(doc_title) => format!("{doc_title} — page {page}"),
-                None => format!("Page {page}"),
-            };
-            // Pages turned during a pause all show at its cut: only the last one is a chapter.
-            if self.chapters.last().is_some_and(|c| c.t == t) {
-                self.chapters.pop();
-            }
-            let same = |c: &Chapter| c.document == document && c.page == page;
-            if !self.chapters.last().is_some_and(same) {
-                self.chapters.push(Chapter {
-                    t,
-                    document,
-                    page,
-                    title,
-                });
-            }
+        self.mark_chapter(state, before, t);
+    }
+
+    /// A chapter at `t` if the page shown is no longer `before`.
+    fn mark_chapter(&mut self, state: &MeetingState, before: Option<(String, u32)>, t: u64) {
+        let Some((document, page)) = shown(state).filter(|now| Some(now) != before.as_ref()) else {
+            return;
+        };
+        let title = match state.document.as_ref().and_then(|d| d.title.clone()) {
+            Some(doc_title) => format!("{doc_title} — page {page}"),
+            None => format!("Page {page}"),
+        };
+        // Pages turned during a pause all show at its cut: only the last one is a chapter.
+        if self.chapters.last().is_some_and(|c| c.t == t) {
+            self.chapters.pop();
+        }
+        let same = |c: &Chapter| c.document == document && c.page == page;
+        if !self.chapters.last().is_some_and(same) {
+            self.chapters.push(Chapter {
+                t,
+                document,
+                page,
+                title,
+            });
         }
     }
+}
+
+/// A recording's start (its state and `<snapshot/>` XML, when the first record is one) and
+/// the other records parsed, in order.
+type Read = (Option<(MeetingState, String)>, Vec<(u64, minidom::Element)>);
+
+fn read(records: &[(u64, Vec<u8>)]) -> Result<Read, RecordingError> {
+    let mut parsed = Vec::with_capacity(records.len());
+    for (seq, record) in records {
+        let el: minidom::Element = std::str::from_utf8(record)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(RecordingError::Corrupt(*seq))?;
+        parsed.push((*seq, el));
+    }
+    let mut start = None;
+    if let Some((seq, el)) = parsed.first().filter(|(_, el)| el.is("snapshot", NS)) {
+        let state = lectern_protocol::from_element::<Snapshot>(el)
+            .and_then(|s| MeetingState::from_snapshot(&s))
+            .map_err(|_| RecordingError::Corrupt(*seq))?;
+        start = Some((state, String::from(el)));
+        parsed.remove(0);
+    }
+    Ok((start, parsed))
+}
+
+/// The meeting's state after archived `records` (what the focus holds, and every attendee):
+/// where a recording deleted now starts again.
+pub fn state_after(records: &[(u64, Vec<u8>)]) -> Result<MeetingState, RecordingError> {
+    let (start, parsed) = read(records)?;
+    let mut state = start.map(|(s, _)| s).unwrap_or_default();
+    for (_, el) in parsed {
+        // A payload every receiver refused only took its seq, here as well.
+        let _ = state.apply_element(&el);
+    }
+    Ok(state)
 }
 
 /// Archive records as the focus writes them: payloads at presenter times, given `seq` 1, 2, …
@@ -435,5 +493,92 @@ mod tests {
             [200, 1000, 1000, 1000, 1100, 1500, 1500]
         );
         assert_eq!((tl.end_ms, ogg_ms(&tl)), (2900, 2900 - 7));
+    }
+
+    /// A meeting recorded on after its recording was deleted at `seq` 4 (page 2, a shape on
+    /// it): the start record as `Meetings::archive` gives it, then what came after.
+    fn restarted(paused: bool, after: &[&str]) -> Vec<(u64, Vec<u8>)> {
+        let doc = document();
+        let shape = "<shape id='s1' page='2' kind='line' color='#1e88e5' width='0.003' x1='0.1' y1='0.1' x2='0.4' y2='0.3'/>";
+        let pause = if paused {
+            "<recording paused='true'/>"
+        } else {
+            "<pointer hide='true'/>"
+        };
+        let mut lines = vec![
+            "0 <presenter nick='Ann'/>".to_string(),
+            format!("100 {doc}"),
+            "2000 <page n='2'/>".to_string(),
+            format!("2100 {shape}"),
+            format!("2200 {pause}"),
+        ];
+        lines.extend(after.iter().map(|l| l.to_string()));
+        let all = records(&lines.iter().map(String::as_str).collect::<Vec<_>>());
+        let state = state_after(&all[..5]).unwrap();
+        assert_eq!(
+            (state.seq, state.page, state.recording_paused),
+            (5, 2, paused)
+        );
+        let start = String::from(&lectern_protocol::to_element(
+            &state.to_snapshot("123456789"),
+        ));
+        let mut out = vec![(5, start.into_bytes())];
+        out.extend_from_slice(&all[5..]);
+        out
+    }
+
+    #[test]
+    fn a_recording_deleted_mid_meeting_opens_on_the_page_it_left_from_the_next_event() {
+        let voice = "<audio codec='opus' rate='48000' channels='1' ms='20'>+P/+ +P/+ +P/+</audio>";
+        let tl = Timeline::from_records(&restarted(
+            false,
+            &[&format!("60000 {voice}"), "61000 <page n='3'/>"],
+        ))
+        .unwrap();
+        assert_eq!((tl.start.page, tl.start.seq), (2, 5));
+        assert!(tl.start_xml.as_deref().unwrap().contains("<snapshot"));
+        assert_eq!(
+            tl.start.page_ink(DOC, 2).unwrap().items.len(),
+            1,
+            "the ink is kept"
+        );
+        let pages: Vec<(u64, u32)> = tl.chapters.iter().map(|c| (c.t, c.page)).collect();
+        assert_eq!(pages, [(0, 2), (1000, 3)]);
+        assert_eq!(tl.documents.len(), 1, "the page images go into the zip");
+        assert_eq!(tl.audio[0].t, 0, "the voice starts the recording");
+        assert_eq!(tl.end_ms, 1000);
+        assert_eq!(
+            tl.pauses,
+            [Pause {
+                at: 0,
+                from: 0,
+                to: Some(60_000)
+            }]
+        );
+        // the video's first frame, too
+        let (scenes, _) = super::super::frames::scenes(&tl, 40);
+        let first = &scenes[0].1;
+        assert_eq!(first.page.as_ref().map(|p| p.1), Some(2));
+        assert_eq!(first.items.len(), 1);
+    }
+
+    #[test]
+    fn a_recording_deleted_while_paused_starts_at_the_resume() {
+        let tl = Timeline::from_records(&restarted(
+            true,
+            &[
+                "60000 <page n='3'/>",
+                "70000 <recording paused='false'/>",
+                "71000 <page n='1'/>",
+            ],
+        ))
+        .unwrap();
+        let pages: Vec<(u64, u32)> = tl.chapters.iter().map(|c| (c.t, c.page)).collect();
+        assert_eq!(
+            pages,
+            [(0, 3), (1000, 1)],
+            "the turn while paused shows at 0"
+        );
+        assert_eq!(tl.end_ms, 1000);
     }
 }

@@ -4,7 +4,7 @@
 // at most CHECKPOINT_EVERY events. UI-free: the player (player.js) and the tests use it alike.
 
 import { decodeEvent } from '../protocol/codec.js';
-import { applyEvent, initialState } from '../protocol/state.js';
+import { applyEvent, initialState, stateFromSnapshot } from '../protocol/state.js';
 
 /**
  * @typedef {import('../protocol/state.js').State} State
@@ -17,7 +17,7 @@ import { applyEvent, initialState } from '../protocol/state.js';
  * @typedef {{ seq: number, t: number, type: string, xml: string }} EventDesc
  * @typedef {{ format?: string, meeting?: string, title?: string, created?: number, duration_ms?: number,
  *   audio?: { file?: string, duration_ms?: number, packets?: number } | null, documents?: DocumentDesc[],
- *   chapters?: Chapter[], events?: EventDesc[], chat?: ChatLine[],
+ *   chapters?: Chapter[], start?: string | null, events?: EventDesc[], chat?: ChatLine[],
  *   waveform?: { step_ms: number, peaks: number[] } | null, pauses?: PauseDesc[] }} Description
  * @typedef {{ at: number, from?: number, to?: number | null }} PauseDesc the presenter paused the
  *   recording: `at` is the cut on the recording timeline, `from`/`to` presenter ms
@@ -59,16 +59,20 @@ export class Recording {
         this.documents = desc.documents ?? [];
         this.duration = Math.max(Number(desc.duration_ms) || 0, latest, Number(desc.audio?.duration_ms) || 0);
         this.cuts = pauseCuts(desc.pauses, this.duration);
+        // A recording deleted while its meeting went on starts again from the meeting's state
+        // then (a <snapshot/>), which its events continue.
+        /** @type {State} */
+        const start = desc.start ? stateFromSnapshot(parse(desc.start)) : initialState();
         /** @type {State[]} checkpoints[k]: the state after the first k × CHECKPOINT_EVERY events */
-        this.checkpoints = [initialState()];
-        const s = initialState();
+        this.checkpoints = [structuredClone(start)];
+        const s = structuredClone(start);
         for (let i = 0; i < this.events.length; i++) {
             this.apply(s, i);
             if ((i + 1) % CHECKPOINT_EVERY === 0) this.checkpoints.push(structuredClone(s));
         }
         this.final = s;
         /** the state last answered, and how many events it holds, to move forward cheaply */
-        this.cursor = { state: initialState(), count: 0 };
+        this.cursor = { state: structuredClone(start), count: 0 };
     }
 
     /** Whether the recording has voice to be the clock. */
@@ -192,6 +196,9 @@ export function pauseCuts(pauses, duration) {
         .map((p) => Number(p?.at))
         .filter((t) => Number.isFinite(t))
         .map((t) => Math.min(Math.max(0, t), Math.max(0, duration)))
+        // nothing before 0 was cut from sight: a recording that starts paused (or starts again
+        // after a deletion) has no mark there
+        .filter((t) => t > 0)
         .sort((a, b) => a - b);
     return at.filter((t, i) => i === 0 || t - at[i - 1] >= 1);
 }

@@ -78,9 +78,15 @@ impl MeetingFocus {
         room: BareJid,
         store: &dyn MeetingStore,
     ) -> Result<Self, ConferenceError> {
-        // A deleted recording took its events, not its numbers: the sequence goes on.
+        // A deleted recording took its events, not its numbers or the state they led to: the
+        // sequence goes on from that state.
         let mut seq = meeting.recording.deleted_through;
-        let mut sync = Sync::starting_after(seq);
+        let mut sync = match &meeting.recording.start {
+            Some(start) => Sync::from_snapshot(start).map_err(|_| {
+                ConferenceError::Corrupt(format!("{} recording start", meeting.number))
+            })?,
+            None => Sync::starting_after(seq),
+        };
         loop {
             let batch = store.events(meeting.number.as_str(), seq, 1000)?;
             if batch.is_empty() {

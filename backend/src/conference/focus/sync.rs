@@ -160,6 +160,19 @@ impl Sync {
         sync
     }
 
+    /// The state a deleted recording left (`RecordingPolicy::start`, a `<snapshot/>`): the
+    /// meeting as it stood, its next event the snapshot's `seq + 1`.
+    pub fn from_snapshot(xml: &str) -> Result<Self, Reject> {
+        let el: Element = xml
+            .parse()
+            .map_err(|_| Reject::Internal("the recording's start is not XML".into()))?;
+        let snapshot: lectern_protocol::Snapshot = lectern_protocol::from_element(&el)?;
+        Ok(Self {
+            state: MeetingState::from_snapshot(&snapshot)?,
+            last_t: 0,
+        })
+    }
+
     /// Applies an archived event (at start-up, rebuilding from the archive). Its `seq` must
     /// follow on; a payload the state ignores still consumes it, as for every receiver.
     pub fn replay(&mut self, record: &[u8]) -> Result<(), Reject> {
