@@ -113,3 +113,19 @@ export function conversionDone(id, onPage) {
         };
     });
 }
+
+/**
+ * Plays an audio file into the meeting from presenter time `t` (docs/MEETINGS-API.md, "Audio
+ * files"); the server answers once it has decoded the whole file.
+ * @param {string} number @param {string} key @param {number} t @param {Blob} file
+ * @returns {Promise<{ duration_ms: number, batches: number, frames: number, t: number }>}
+ */
+export function playAudioFile(number, key, t, file) {
+    const q = `key=${encodeURIComponent(key)}&t=${Math.max(0, Math.round(t))}`;
+    return fetch(`/api/meetings/${encodeURIComponent(number)}/audio?${q}`, { method: 'POST', body: file }).then(json);
+}
+
+/** Stops the file playing in the meeting. @param {string} number @param {string} key @returns {Promise<{ stopped: boolean }>} */
+export function stopAudioFile(number, key) {
+    return fetch(`/api/meetings/${encodeURIComponent(number)}/audio?key=${encodeURIComponent(key)}`, { method: 'DELETE' }).then(json);
+}

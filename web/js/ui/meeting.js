@@ -1,9 +1,9 @@
 // The meeting page (`/m/{number}`): one page for presenter and attendees. Who presents is part
 // of the synchronised state, so the view switches when the presenter hands over.
 //
-// Test hooks: `window.lectern` has read-only getters only (`state()`, `view()`, `voice()`);
-// nothing there changes what the client does. The voice tests' controls (`window.lecternTest`)
-// exist only when localStorage['lectern.test'] is '1' (ui/voice.js).
+// Test hooks: `window.lectern` has read-only getters only (`state()`, `view()`, `voice()`,
+// `audioFile()`); nothing there changes what the client does. The voice tests' controls
+// (`window.lecternTest`) exist only when localStorage['lectern.test'] is '1' (ui/voice.js).
 
 import { Session } from '../protocol/session.js';
 import { sync } from '../protocol/sync.js';
@@ -11,6 +11,7 @@ import { loadPackage } from '../protocol/package.js';
 import { ApiError, conversionDone, getManifest, getMeeting, joinMeeting, uploadDocument } from './api.js';
 import { byId, h, showError, toast } from './dom.js';
 import { PageImages } from './pages.js';
+import { AudioFileControl } from './audio-file.js';
 import { RecordingControl } from './recording-control.js';
 import { Stage, WHOLE_PAGE, clampViewport, zoomAround } from './stage.js';
 import { Tools, TOOLS } from './tools.js';
@@ -41,6 +42,8 @@ const stage = new Stage({
 let session = null;
 /** @type {VoiceUI | null} */
 let voice = null;
+/** @type {AudioFileControl | null} the presenter's "Play audio" (presenter links only) */
+let audioFile = null;
 /** Local view state (not synchronised). */
 const view = {
     following: true,
@@ -665,6 +668,7 @@ function exposeHooks() {
             lan: session?.lan ?? false,
         }),
         voice: () => voice?.view() ?? null,
+        audioFile: () => audioFile?.view() ?? null,
     });
     Object.defineProperty(window, 'lectern', { value: hooks, writable: false, configurable: false });
 }
@@ -692,6 +696,7 @@ async function main() {
     const s = new Session({ join: info, rejoin: () => joinMeeting(number, name, hostKey), sync });
     session = s;
     voice = new VoiceUI({ session: s, bar: /** @type {HTMLElement} */ (document.querySelector('.top-bar')) });
+    if (hostKey) audioFile = new AudioFileControl({ session: s, number, hostKey, parent: voice.el });
     new RecordingControl({ session: s, badge: byId('rec-status'), button: /** @type {HTMLButtonElement} */ (byId('rec-btn')), recorded });
     if (localStorage.getItem('lectern.test') === '1') {
         // controls for the voice tests and benchmark; never present outside test mode
