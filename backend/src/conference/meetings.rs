@@ -13,7 +13,7 @@ use lectern_protocol::to_element;
 use super::chat::ChatLine;
 use super::ConferenceError;
 use crate::documents::store::hex;
-use crate::recording::timeline;
+use crate::recording::timeline::Timeline;
 use crate::store::MeetingStore;
 
 /// A meeting number: 9 digits, never starting with 0, so it can be dialled and typed.
@@ -230,8 +230,9 @@ impl Meetings {
             self.store.delete_chat(number.as_str())?;
             return Ok(());
         };
-        let state = timeline::state_after(&records)
-            .map_err(|e| ConferenceError::Recording(e.to_string()))?;
+        let state = Timeline::from_records(&records)
+            .map_err(|e| ConferenceError::Recording(e.to_string()))?
+            .end;
         let start = String::from(&to_element(&state.to_snapshot(number.as_str())));
         self.update(number, |m| {
             m.recording.deleted_through = m.recording.deleted_through.max(last);

@@ -8,11 +8,11 @@ use std::sync::{Arc, Mutex};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::recordings::{authorize, internal, page_names, Access};
+use super::recordings::{about, authorize, internal, page_names, Access};
 use crate::conference::meetings::Meeting;
 use crate::conference::{Conference, ConferenceError};
 use crate::documents::Documents;
-use crate::recording::description::{self, About, AudioFile};
+use crate::recording::description::{self, AudioFile};
 use crate::recording::timeline::Timeline;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -41,14 +41,12 @@ async fn timeline_json(
         let audio = cached_audio(&meeting, &records, || {
             description::audio(&meeting.title, &timeline).map_err(internal)
         })?;
-        let about = About {
-            meeting: meeting.number.as_str(),
-            title: &meeting.title,
-            created: meeting.created,
-        };
-        Ok(description::describe(&about, &timeline, &audio, |id, n| {
-            page_names(&docs, id, n)
-        }))
+        Ok(description::describe(
+            &about(&meeting),
+            &timeline,
+            &audio,
+            |id, n| page_names(&docs, id, n),
+        ))
     })
     .await
     .map_err(internal)??;

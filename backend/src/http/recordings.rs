@@ -15,7 +15,6 @@ use crate::conference::{Conference, ConferenceError};
 use crate::documents::Documents;
 use crate::recording::archive::{self, About, PageFile};
 use crate::recording::description::{self, PageNames};
-use crate::recording::frames;
 use crate::recording::offline;
 use crate::recording::pdf::{self, PageSource};
 use crate::recording::timeline::Timeline;
@@ -55,6 +54,15 @@ pub(super) fn authorize(
         .map(|(meeting, _)| meeting)
 }
 
+/// What a recording's files say about its meeting.
+pub(super) fn about(meeting: &Meeting) -> About<'_> {
+    About {
+        meeting: meeting.number.as_str(),
+        title: &meeting.title,
+        created: meeting.created,
+    }
+}
+
 /// `?key=HOST_KEY` or `?token=LINK_TOKEN`.
 #[derive(Deserialize)]
 pub struct Access {
@@ -75,14 +83,14 @@ async fn download_zip(
     let filename = format!("lectern-{}.zip", meeting.number);
     let bytes = web::block(move || -> Result<Vec<u8>, ConferenceError> {
         let timeline = conf.recording_timeline(&meeting.number)?;
-        let about = About {
-            meeting: meeting.number.as_str(),
-            title: &meeting.title,
-            created: meeting.created,
-        };
         let player = offline_player();
-        archive::build(&about, &timeline, |id, n| page_file(&docs, id, n), &player)
-            .map_err(internal)
+        archive::build(
+            &about(&meeting),
+            &timeline,
+            |id, n| page_file(&docs, id, n),
+            &player,
+        )
+        .map_err(internal)
     })
     .await
     .map_err(internal)??;
@@ -189,11 +197,7 @@ async fn download_pdf(
                 "no document was shared in this meeting".into(),
             ));
         }
-        let (_, state) = frames::scenes(&timeline, 1);
-        pdf::build(&meeting.title, &timeline, &state, |id, n| {
-            page_source(&docs, id, n)
-        })
-        .map_err(internal)
+        pdf::build(&meeting.title, &timeline, |id, n| page_source(&docs, id, n)).map_err(internal)
     })
     .await
     .map_err(internal)??;

@@ -60,11 +60,11 @@ fn as_drawn(item: &Item) -> Item {
     item
 }
 
-/// Replays the events: the scene at recording time 0 (the timeline's start), then one `(t, scene)` per change, at most
-/// one per `slot_ms` (a change is shown from the start of its slot; later changes in the same
-/// slot replace it), so a stroke drawn at 60 points a second costs a frame per slot, not per
-/// point. Also returns the final state (the PDF's ink).
-pub fn scenes(timeline: &Timeline, slot_ms: u64) -> (Vec<(u64, Scene)>, MeetingState) {
+/// Replays the events: the scene at recording time 0 (the timeline's start), then one
+/// `(t, scene)` per change, at most one per `slot_ms` (a change is shown from the start of its
+/// slot; later changes in the same slot replace it), so a stroke drawn at 60 points a second
+/// costs a frame per slot, not per point.
+pub fn scenes(timeline: &Timeline, slot_ms: u64) -> Vec<(u64, Scene)> {
     let slot_ms = slot_ms.max(1);
     let mut state = timeline.start.clone();
     let mut out: Vec<(u64, Scene)> = vec![(0, Scene::of(&state))];
@@ -98,7 +98,7 @@ pub fn scenes(timeline: &Timeline, slot_ms: u64) -> (Vec<(u64, Scene)>, MeetingS
             out.push((t.max(out[last].0), scene));
         }
     }
-    (out, state)
+    out
 }
 
 /// Composes scenes into `width`×`height` frames: the page fitted (letterboxed) in the frame,
@@ -299,14 +299,14 @@ mod tests {
             (1300, "<stroke-begin id='b' page='1' tool='pen' color='#ff0000' width='0.01'>0.1,0.1</stroke-begin>"),
             (2000, "<page n='1'/>"),
         ]);
-        let (scenes, state) = scenes(&tl, 100);
+        let scenes = scenes(&tl, 100);
         let times: Vec<u64> = scenes.iter().map(|(t, _)| *t).collect();
         // The stroke's begin and extend share the 1000 ms slot with the turn; its end changes
         // nothing visible; ink on another page is no change of picture.
         assert_eq!(times, [0, 100, 1000, 2000]);
         assert_eq!(scenes[2].1.items.len(), 1);
         assert_eq!(scenes[3].1.items.len(), 1, "page 1 shows its own stroke");
-        assert!(state.page_ink(DOC, 2).is_some());
+        assert!(tl.end.page_ink(DOC, 2).is_some());
     }
 
     #[test]
@@ -317,7 +317,7 @@ mod tests {
             (10, "<stroke-begin id='a' page='1' tool='pen' color='#ffd600' width='0.05'>0.1,0.5 0.9,0.5</stroke-begin>"),
             (20, "<pointer page='1' x='0.5' y='0.2'/>"),
         ]);
-        let (scenes, _) = scenes(&tl, 1);
+        let scenes = scenes(&tl, 1);
         let mut png = Vec::new();
         image::RgbImage::from_pixel(160, 90, image::Rgb([0, 0, 200]))
             .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)

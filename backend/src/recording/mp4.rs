@@ -70,7 +70,7 @@ pub fn export(
     std::fs::write(&audio_path, &audio.ogg)?;
     let audio = audio.written;
     let duration_ms = timeline.end_ms.max(audio.duration_ms()).max(1);
-    let (scenes, _) = frames::scenes(timeline, options.slot_ms);
+    let scenes = frames::scenes(timeline, options.slot_ms);
 
     let log_path = work.join("ffmpeg.log");
     let mut child = Command::new(&options.ffmpeg)

@@ -7,7 +7,6 @@ use std::io::Write;
 
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
-use lectern_protocol::MeetingState;
 use lopdf::{dictionary, Document, Object, ObjectId, Stream, StringFormat};
 
 use super::render::{self, Mark, Paint, Pt, Seg, View};
@@ -23,11 +22,10 @@ pub struct PageSource {
 }
 
 /// Builds the PDF: every page of every shared document, in order of first share, with the ink
-/// of `state` (the meeting's final state).
+/// the meeting ended with (`timeline.end`).
 pub fn build(
     title: &str,
     timeline: &Timeline,
-    state: &MeetingState,
     mut page: impl FnMut(&str, u32) -> PageSource,
 ) -> Result<Vec<u8>, RecordingError> {
     let mut doc = Document::with_version("1.5");
@@ -46,7 +44,8 @@ pub fn build(
                 let (pw, ph) = image.as_ref().map_or((info.w, info.h), |i| (i.1, i.2));
                 (pw.max(1) as f32 * 0.75, ph.max(1) as f32 * 0.75)
             });
-            let items = state
+            let items = timeline
+                .end
                 .page_ink(&shared.id, info.number)
                 .map(|ink| ink.items.as_slice())
                 .unwrap_or_default();

@@ -66,6 +66,9 @@ pub struct Timeline {
     pub start: MeetingState,
     /// That state as the archive holds it, a `<snapshot/>`; `None` from the meeting's start.
     pub start_xml: Option<String>,
+    /// The state after the last event: the PDF's ink, and where a recording deleted now
+    /// starts again.
+    pub end: MeetingState,
 }
 
 impl Timeline {
@@ -73,16 +76,26 @@ impl Timeline {
     /// `<snapshot/>` a recording deleted while its meeting went on starts again from
     /// (`Meetings::archive`): it is shown at 0, from the first event after it.
     pub fn from_records(records: &[(u64, Vec<u8>)]) -> Result<Self, RecordingError> {
-        let (start, parsed) = read(records)?;
+        let mut parsed = Vec::with_capacity(records.len());
+        for (seq, record) in records {
+            let el: minidom::Element = std::str::from_utf8(record)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or(RecordingError::Corrupt(*seq))?;
+            parsed.push((*seq, el));
+        }
         let mut timeline = Timeline::default();
         let mut restart = None;
-        if let Some((state, xml)) = start {
+        if let Some((seq, el)) = parsed.first().filter(|(_, el)| el.is("snapshot", NS)) {
+            timeline.start = lectern_protocol::from_element::<Snapshot>(el)
+                .and_then(|s| MeetingState::from_snapshot(&s))
+                .map_err(|_| RecordingError::Corrupt(*seq))?;
+            timeline.start_xml = Some(String::from(el));
             restart = Some(Restart {
-                paused: state.recording_paused,
-                first_t: parsed.first().and_then(|(_, e)| e.attr("t")?.parse().ok()),
+                paused: timeline.start.recording_paused,
+                first_t: parsed.get(1).and_then(|(_, e)| e.attr("t")?.parse().ok()),
             });
-            timeline.start = state;
-            timeline.start_xml = Some(xml);
+            parsed.remove(0);
         }
         let parsed: Vec<_> = parsed
             .into_iter()
@@ -104,6 +117,7 @@ impl Timeline {
                 None => drop(state.skip(seq)),
             }
         }
+        timeline.end = state;
         Ok(timeline)
     }
 
@@ -198,42 +212,6 @@ impl Timeline {
             });
         }
     }
-}
-
-/// A recording's start (its state and `<snapshot/>` XML, when the first record is one) and
-/// the other records parsed, in order.
-type Read = (Option<(MeetingState, String)>, Vec<(u64, minidom::Element)>);
-
-fn read(records: &[(u64, Vec<u8>)]) -> Result<Read, RecordingError> {
-    let mut parsed = Vec::with_capacity(records.len());
-    for (seq, record) in records {
-        let el: minidom::Element = std::str::from_utf8(record)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or(RecordingError::Corrupt(*seq))?;
-        parsed.push((*seq, el));
-    }
-    let mut start = None;
-    if let Some((seq, el)) = parsed.first().filter(|(_, el)| el.is("snapshot", NS)) {
-        let state = lectern_protocol::from_element::<Snapshot>(el)
-            .and_then(|s| MeetingState::from_snapshot(&s))
-            .map_err(|_| RecordingError::Corrupt(*seq))?;
-        start = Some((state, String::from(el)));
-        parsed.remove(0);
-    }
-    Ok((start, parsed))
-}
-
-/// The meeting's state after archived `records` (what the focus holds, and every attendee):
-/// where a recording deleted now starts again.
-pub fn state_after(records: &[(u64, Vec<u8>)]) -> Result<MeetingState, RecordingError> {
-    let (start, parsed) = read(records)?;
-    let mut state = start.map(|(s, _)| s).unwrap_or_default();
-    for (_, el) in parsed {
-        // A payload every receiver refused only took its seq, here as well.
-        let _ = state.apply_element(&el);
-    }
-    Ok(state)
 }
 
 /// Archive records as the focus writes them: payloads at presenter times, given `seq` 1, 2, …
@@ -514,7 +492,7 @@ mod tests {
         ];
         lines.extend(after.iter().map(|l| l.to_string()));
         let all = records(&lines.iter().map(String::as_str).collect::<Vec<_>>());
-        let state = state_after(&all[..5]).unwrap();
+        let state = Timeline::from_records(&all[..5]).unwrap().end;
         assert_eq!(
             (state.seq, state.page, state.recording_paused),
             (5, 2, paused)
@@ -556,7 +534,7 @@ mod tests {
             }]
         );
         // the video's first frame, too
-        let (scenes, _) = super::super::frames::scenes(&tl, 40);
+        let scenes = super::super::frames::scenes(&tl, 40);
         let first = &scenes[0].1;
         assert_eq!(first.page.as_ref().map(|p| p.1), Some(2));
         assert_eq!(first.items.len(), 1);
