@@ -90,6 +90,12 @@ impl Member {
         self.client.iq(kind, &focus, payload).await
     }
 
+    /// The focus's answer to the snapshot query for this member's meeting.
+    pub async fn snapshot(&mut self) -> String {
+        let query = format!("<snapshot xmlns='{NS}' meeting='{}'/>", self.number);
+        self.iq("get", &query).await
+    }
+
     pub async fn request(&mut self, t: u64, payload: &str) {
         let id = self.client.new_id();
         let stanza = format!(

@@ -39,6 +39,17 @@ pub fn member(zip: &mut Zip, name: &str) -> Vec<u8> {
     bytes
 }
 
+/// `DELETE …/recording?ACCESS` (`key=…` or `token=…`).
+pub fn delete(server: &Server, number: &str, access: &str) -> http::Response {
+    http::request(
+        server.http_addr(),
+        "DELETE",
+        &format!("/api/meetings/{number}/recording?{access}"),
+        &[],
+        b"",
+    )
+}
+
 /// The zip's `timeline.json`.
 pub fn timeline(zip: &mut Zip) -> serde_json::Value {
     serde_json::from_slice(&member(zip, "timeline.json")).expect("timeline.json is JSON")

@@ -78,12 +78,7 @@ async fn presenter_events_are_sequenced_archived_and_survive_a_restart() {
     let forged = bob.next_error().await;
     assert!(forged.contains("forbidden"), "{forged}");
 
-    let snapshot = bob
-        .iq(
-            "get",
-            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
-        )
-        .await;
+    let snapshot = bob.snapshot().await;
     let state = find_descendant(&snapshot, "snapshot", NS).expect("a snapshot");
     assert!(xml::child(state, "document").is_some(), "{snapshot}");
     assert!(
@@ -110,12 +105,7 @@ async fn presenter_events_are_sequenced_archived_and_survive_a_restart() {
     alice.request(50, "<page n='1'/>").await;
     let turned = alice.next_event().await;
     assert_eq!(seq_of(&turned), 6, "{turned}");
-    let snapshot = alice
-        .iq(
-            "get",
-            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
-        )
-        .await;
+    let snapshot = alice.snapshot().await;
     assert!(
         snapshot.contains("s1"),
         "ink survives the restart: {snapshot}"
@@ -174,12 +164,7 @@ async fn a_flooding_presenter_is_slowed_not_served_forever() {
     let refused = alice.next_error().await;
     assert!(refused.contains("policy-violation"), "{refused}");
     // The meeting still works afterwards.
-    let snapshot = alice
-        .iq(
-            "get",
-            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
-        )
-        .await;
+    let snapshot = alice.snapshot().await;
     assert_eq!(
         xml::attr(&snapshot, "type").as_deref(),
         Some("result"),

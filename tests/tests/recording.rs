@@ -6,6 +6,7 @@
 use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, seq_of, upload_image, Member, NS};
 use lectern_system_tests::muc::find_descendant;
+use lectern_system_tests::recording;
 use lectern_system_tests::recording::{check_ogg, download, member, share, SILENT_FRAME as FRAME};
 use lectern_system_tests::{Server, TempDir};
 
@@ -248,21 +249,9 @@ async fn the_owner_decides_who_sees_a_recording_and_can_delete_it() {
     );
 
     // Deleted: the archive is gone, the meeting goes on with the next seq.
-    let r = http::request(
-        server.http_addr(),
-        "DELETE",
-        &format!("/api/meetings/{number}/recording?token={token}"),
-        &[],
-        b"",
-    );
+    let r = recording::delete(&server, &number, &format!("token={token}"));
     assert_eq!(r.status, 403, "a guest cannot delete");
-    let r = http::request(
-        server.http_addr(),
-        "DELETE",
-        &format!("/api/meetings/{number}/recording?key={key}"),
-        &[],
-        b"",
-    );
+    let r = recording::delete(&server, &number, &format!("key={key}"));
     assert_eq!(r.status, 204, "{}", r.text());
     let (_, after) = http_json(
         &server,
@@ -311,13 +300,7 @@ async fn a_deleted_recording_stays_deleted_across_a_restart_and_the_sequence_goe
     alice.next_event().await;
     alice.request(10, "<pointer hide='true'/>").await;
     assert_eq!(seq_of(&alice.next_event().await), 2);
-    let r = http::request(
-        server.http_addr(),
-        "DELETE",
-        &format!("/api/meetings/{number}/recording?key={key}"),
-        &[],
-        b"",
-    );
+    let r = recording::delete(&server, &number, &format!("key={key}"));
     assert_eq!(r.status, 204);
     drop(alice);
     assert!(server.stop());

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use lectern_system_tests::http;
 use lectern_system_tests::meeting::{create_meeting, Member};
 use lectern_system_tests::muc::groupchat;
+use lectern_system_tests::recording;
 use lectern_system_tests::recording::{
     download, ready_deck, share, silent_batch, timeline as described,
 };
@@ -79,13 +79,7 @@ async fn chat_slide_text_and_waveform_are_in_the_timeline_and_delete_takes_the_c
         "silence frames are silent: {wave}"
     );
 
-    let r = http::request(
-        server.http_addr(),
-        "DELETE",
-        &format!("/api/meetings/{number}/recording?key={key}"),
-        &[],
-        b"",
-    );
+    let r = recording::delete(&server, &number, &format!("key={key}"));
     assert_eq!(r.status, 204, "{}", r.text());
     let tl = described(&mut download(&server, &number, &key));
     assert_eq!(tl["chat"], serde_json::json!([]), "{}", tl["chat"]);

@@ -2,8 +2,8 @@
 //! so the recording after it opens on that page from the next event on, and a server restarted
 //! afterwards shows whoever joins the same, its event numbers going on.
 
-use lectern_system_tests::http;
-use lectern_system_tests::meeting::{create_meeting, seq_of, Member, NS};
+use lectern_system_tests::meeting::{create_meeting, seq_of, Member};
+use lectern_system_tests::recording;
 use lectern_system_tests::recording::{
     download, member, ready_deck, share, silent_batch, timeline as described,
 };
@@ -29,13 +29,7 @@ async fn a_recording_deleted_mid_meeting_opens_on_the_page_and_ink_it_left() {
         alice.request(t, &payload).await;
         alice.next_event().await;
     }
-    let deleted = http::request(
-        server.http_addr(),
-        "DELETE",
-        &format!("/api/meetings/{number}/recording?key={key}"),
-        &[],
-        b"",
-    );
+    let deleted = recording::delete(&server, &number, &format!("key={key}"));
     assert_eq!(deleted.status, 204);
     for (t, payload) in [
         (3_600_000, silent_batch()),
@@ -94,12 +88,7 @@ async fn a_recording_deleted_mid_meeting_opens_on_the_page_and_ink_it_left() {
     assert!(server.stop());
     let server = Server::builder().data_dir(data.path()).start();
     let (mut carol, _) = Member::join(&server, &number, "Carol", None).await;
-    let snapshot = carol
-        .iq(
-            "get",
-            &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
-        )
-        .await;
+    let snapshot = carol.snapshot().await;
     assert!(
         snapshot.contains(&doc) && snapshot.contains("s1"),
         "{snapshot}"

@@ -3,7 +3,7 @@
 //! `timeline.json` and from `audio.ogg` (measured with opus-tools and ffmpeg, programs nobody
 //! on this team wrote).
 
-use lectern_system_tests::meeting::{create_meeting, Member, NS};
+use lectern_system_tests::meeting::{create_meeting, Member};
 use lectern_system_tests::recording::{
     check_ogg, download, member, ready_deck, share, timeline as described, SILENT_FRAME as FRAME,
 };
@@ -43,12 +43,7 @@ async fn a_paused_stretch_is_cut_from_the_recording() {
             let refused = bob.next_error().await;
             assert!(refused.contains("forbidden"), "{refused}");
             let (mut carol, _) = Member::join(&server, &number, "Carol", None).await;
-            let snapshot = carol
-                .iq(
-                    "get",
-                    &format!("<snapshot xmlns='{NS}' meeting='{number}'/>"),
-                )
-                .await;
+            let snapshot = carol.snapshot().await;
             let paused = snapshot.contains("paused='true'") || snapshot.contains("paused=\"true\"");
             assert!(snapshot.contains("<recording") && paused, "{snapshot}");
         }
