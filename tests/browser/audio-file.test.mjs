@@ -10,10 +10,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createMeeting, joinMeetingPage, launchBrowser, newPerson, startServer, until, WAIT } from './harness.mjs';
+import { createMeeting, joinMeetingPage, launchBrowser, newPerson, startServer, tearDown, untilSeen, WAIT } from './harness.mjs';
 
 describe('playing an audio file in Chromium', { timeout: 600000 }, () => {
     let srv;
@@ -31,11 +31,7 @@ describe('playing an audio file in Chromium', { timeout: 600000 }, () => {
     let key = '';
 
     const hook = (p, name) => p.page.evaluate((n) => /** @type {any} */ (window).lectern[n](), name);
-    const waitHook = (p, name, pred, what, timeout = WAIT) =>
-        until(async () => {
-            const v = await hook(p, name);
-            return v && pred(v) ? v : null;
-        }, what, timeout);
+    const waitHook = (p, name, pred, what, timeout = WAIT) => untilSeen(() => hook(p, name), pred, what, timeout);
     const choose = (p, name, mimeType, buffer) => p.page.locator('#audio-file-input').setInputFiles({ name, mimeType, buffer });
 
     before(async () => {
@@ -50,14 +46,7 @@ describe('playing an audio file in Chromium', { timeout: 600000 }, () => {
         browser = await launchBrowser();
     });
 
-    after(async () => {
-        const errors = [pat, ann].filter(Boolean).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
-        if (errors.length) console.log('browser console errors:\n' + errors.join('\n'));
-        await browser?.close().catch(() => {});
-        if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
-        await srv?.stop();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => tearDown({ people: [pat, ann], browser, srv, dir }));
 
     it('the attendee hears every marker of the file in order; the presenter hears it too', async () => {
         const storage = { 'lectern.test': '1' };

@@ -183,6 +183,33 @@ export async function until(fn, what, timeout = WAIT) {
     }
 }
 
+/** Polls `read()` until `pred` accepts what it answers; returns that. */
+export function untilSeen(read, pred, what, timeout = WAIT) {
+    return until(
+        async () => {
+            const v = await read();
+            return v && pred(v) ? v : null;
+        },
+        what,
+        timeout,
+    );
+}
+
+/**
+ * The end of a suite: the people's console errors shown, the browser closed (then the suite's
+ * proxy, if any), the server's log shown when a test failed, the server stopped and the
+ * suite's temp folder removed.
+ */
+export async function tearDown({ people = [], browser, proxy, srv, dir }) {
+    const errors = people.filter(Boolean).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
+    if (errors.length) console.log('browser console errors:\n' + errors.join('\n'));
+    await browser?.close().catch(() => {});
+    await proxy?.close();
+    if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
+    await srv?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+}
+
 /** RGBA of the canvas `#id` at a page-normalised point of the box. */
 export function pixel(page, id, x, y) {
     return page.evaluate(

@@ -31,6 +31,7 @@ import {
     startServer,
     until,
     waitView,
+    tearDown,
 } from './harness.mjs';
 
 describe('a meeting in Chromium', { timeout: 600000 }, () => {
@@ -48,14 +49,7 @@ describe('a meeting in Chromium', { timeout: 600000 }, () => {
         proxy = await startProxy(srv.url.replace(/^http:\/\//, ''));
     });
 
-    after(async () => {
-        const errors = Object.values(people).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
-        if (errors.length) console.log('browser console errors:\n' + errors.join('\n'));
-        await browser?.close().catch(() => {});
-        await proxy?.close();
-        if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
-        await srv?.stop();
-    });
+    after(() => tearDown({ people: Object.values(people), browser, proxy, srv }));
 
     /** Both/all attendees: wait until each shows `page` of the document (drawn on its canvas). */
     const allShow = (names, page) => showAll(Object.fromEntries(names.map((n) => [n, people[n]])), docId, page);

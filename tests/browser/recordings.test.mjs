@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { COLOURS, createMeeting, joinMeetingPage, launchBrowser, makePdf, newPerson, startServer, waitView, WAIT } from './harness.mjs';
+import { COLOURS, createMeeting, joinMeetingPage, launchBrowser, makePdf, newPerson, startServer, waitView, WAIT, tearDown } from './harness.mjs';
 
 describe('recording downloads in Chromium', { timeout: 600000 }, () => {
     let srv;
@@ -19,12 +19,7 @@ describe('recording downloads in Chromium', { timeout: 600000 }, () => {
         browser = await launchBrowser();
     });
 
-    after(async () => {
-        if (pat?.errors.length) console.log(`browser console errors:\n${pat.errors.join('\n')}`);
-        await browser?.close().catch(() => {});
-        if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
-        await srv?.stop();
-    });
+    after(() => tearDown({ people: [pat], browser, srv }));
 
     it('records a meeting with a shared document and a page turn', async () => {
         pat = await newPerson(browser, 'Pat');

@@ -20,10 +20,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { createMeeting, drag, fakeMicArgs, inkNear, joinMeetingPage, launchBrowser, makePdf, newPerson, PEN_RED, near, startServer, until, waitView, WAIT } from './harness.mjs';
+import { createMeeting, drag, fakeMicArgs, inkNear, joinMeetingPage, launchBrowser, makePdf, newPerson, PEN_RED, near, startServer, until, waitView, WAIT, tearDown, untilSeen } from './harness.mjs';
 import { pairMarkers, tapReplayGraph } from './voice-sync.mjs';
 
 const SKEW_MS = 40;
@@ -56,11 +56,7 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
 
     const voice = (p) => p.page.evaluate(() => /** @type {any} */ (window).lectern.voice());
     const replayView = (page) => page.evaluate(() => /** @type {any} */ (window).lectern?.replay?.view() ?? null);
-    const waitReplay = (page, pred, what, timeout = WAIT) =>
-        until(async () => {
-            const v = await replayView(page);
-            return v && pred(v) ? v : null;
-        }, what, timeout);
+    const waitReplay = (page, pred, what, timeout = WAIT) => untilSeen(() => replayView(page), pred, what, timeout);
     const markersWait = (k) => WAIT + (k * wav.loop * 1000) / wav.markers.length;
     /** Visible ink ids on the page shown, from a state-form snapshot. */
     const inkOf = (st) => (st.ink?.[st.document.id]?.[String(st.page)]?.items ?? []).filter((i) => i.visible).map((i) => i.id);
@@ -76,14 +72,7 @@ describe('replay in Chromium', { timeout: 900000 }, () => {
         browser = await launchBrowser([...fakeMicArgs(file), '--autoplay-policy=no-user-gesture-required']);
     });
 
-    after(async () => {
-        const errors = [pat, vic, off].filter(Boolean).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
-        if (errors.length) console.log('browser console errors:\n' + errors.join('\n'));
-        await browser?.close().catch(() => {});
-        if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
-        await srv?.stop();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => tearDown({ people: [pat, vic, off], browser, srv, dir }));
 
     it('records a meeting: page turns on the voice markers, ink after the third turn', async () => {
         pat = await newPerson(browser, 'Pat', { storage: { 'lectern.test': '1' } });

@@ -17,7 +17,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -32,6 +32,8 @@ import {
     until,
     waitView,
     WAIT,
+    tearDown,
+    untilSeen,
 } from './harness.mjs';
 import { pairMarkers } from './voice-sync.mjs';
 
@@ -52,11 +54,7 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
 
     const voice = (p) => p.page.evaluate(() => /** @type {any} */ (window).lectern.voice());
     /** Waits until `pred(voice())` holds on person `p`. */
-    const waitVoice = (p, pred, what, timeout = WAIT) =>
-        until(async () => {
-            const v = await voice(p);
-            return v && pred(v) ? v : null;
-        }, what, timeout);
+    const waitVoice = (p, pred, what, timeout = WAIT) => untilSeen(() => voice(p), pred, what, timeout);
     /** Marker time on the recording: how long `k` more markers take, with room to spare. */
     const markersWait = (k) => WAIT + (k * wav.loop * 1000) / wav.markers.length;
 
@@ -70,14 +68,7 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
         browser = await launchBrowser(fakeMicArgs(file));
     });
 
-    after(async () => {
-        const errors = [pat, ann, vic].filter(Boolean).flatMap((p) => p.errors.map((e) => `${p.name}: ${e}`));
-        if (errors.length) console.log('browser console errors:\n' + errors.join('\n'));
-        await browser?.close().catch(() => {});
-        if (process.exitCode && srv) console.log(`--- server log ---\n${srv.logTail()}`);
-        await srv?.stop();
-        if (dir) rmSync(dir, { recursive: true, force: true });
-    });
+    after(() => tearDown({ people: [pat, ann, vic], browser, srv, dir }));
 
     it('the presenter shares a document and opens the microphone; the attendee hears the markers in order', async () => {
         const storage = { 'lectern.test': '1' };
