@@ -14,7 +14,7 @@ android {
         versionName = "0.1"
     }
     sourceSets["main"].apply {
-        // The generated UniFFI Kotlin, committed in android-bridge/kotlin/.
+        // The UniFFI Kotlin, generated into android-bridge/kotlin/ by `make android-kotlin`.
         java.srcDir("../../kotlin")
         // libandroid_bridge.so per ABI, put here by `cargo ndk -o` (see README.md).
         jniLibs.srcDir("src/main/jniLibs")
