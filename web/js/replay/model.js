@@ -64,13 +64,12 @@ export class Recording {
         /** @type {State} */
         const start = desc.start ? stateFromSnapshot(parse(desc.start)) : initialState();
         /** @type {State[]} checkpoints[k]: the state after the first k × CHECKPOINT_EVERY events */
-        this.checkpoints = [structuredClone(start)];
+        this.checkpoints = [start];
         const s = structuredClone(start);
         for (let i = 0; i < this.events.length; i++) {
             this.apply(s, i);
             if ((i + 1) % CHECKPOINT_EVERY === 0) this.checkpoints.push(structuredClone(s));
         }
-        this.final = s;
         /** the state last answered, and how many events it holds, to move forward cheaply */
         this.cursor = { state: structuredClone(start), count: 0 };
     }
