@@ -39,6 +39,16 @@ pub fn member(zip: &mut Zip, name: &str) -> Vec<u8> {
     bytes
 }
 
+/// `timeline.json`'s chapters as `(t, page)`.
+pub fn chapters(timeline: &serde_json::Value) -> Vec<(u64, u64)> {
+    timeline["chapters"]
+        .as_array()
+        .expect("chapters")
+        .iter()
+        .map(|c| (c["t"].as_u64().unwrap(), c["page"].as_u64().unwrap()))
+        .collect()
+}
+
 /// `DELETE …/recording?ACCESS` (`key=…` or `token=…`).
 pub fn delete(server: &Server, number: &str, access: &str) -> http::Response {
     http::request(

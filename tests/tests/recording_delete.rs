@@ -46,12 +46,7 @@ async fn a_recording_deleted_mid_meeting_opens_on_the_page_and_ink_it_left() {
         start.starts_with("<snapshot") && start.contains("s1"),
         "{start}"
     );
-    let chapters: Vec<(u64, u64)> = timeline["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["t"].as_u64().unwrap(), c["page"].as_u64().unwrap()))
-        .collect();
+    let chapters = recording::chapters(&timeline);
     assert_eq!(
         chapters,
         [(0, 2), (1000, 3)],

@@ -4,6 +4,7 @@
 //! on this team wrote).
 
 use lectern_system_tests::meeting::{create_meeting, Member};
+use lectern_system_tests::recording;
 use lectern_system_tests::recording::{
     check_ogg, download, member, ready_deck, share, timeline as described, SILENT_FRAME as FRAME,
 };
@@ -78,12 +79,7 @@ async fn a_paused_stretch_is_cut_from_the_recording() {
         pages[0].1
     );
     assert_eq!(pages[1].0, 2500, "after the pause: 1 s earlier");
-    let chapters: Vec<(u64, u64)> = timeline["chapters"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| (c["t"].as_u64().unwrap(), c["page"].as_u64().unwrap()))
-        .collect();
+    let chapters = recording::chapters(&timeline);
     assert_eq!(chapters, [(500, 1), (2000, 2), (2500, 3)]);
     // 150 frames were sent; the 50 that started in the paused second are gone, and the
     // file is 1 s shorter than the 3.993 s it is unpaused (the recording test's).
