@@ -190,8 +190,11 @@ impl Attendee {
         self.shared.stats()
     }
 
-    /// Leaves the meeting and stops the engine.
+    /// Leaves the meeting and stops the engine. When it returns the listener is not being
+    /// called and will not be again, and the engine has let go of it (when called from the
+    /// listener itself, as soon as that call returns).
     pub fn close(&self) {
+        self.shared.silence();
         let _ = self.commands.send(Command::Close);
         if let Some(runtime) = self.runtime.lock().expect("not poisoned").take() {
             // Never block the caller (it may be an async context or a UI thread).

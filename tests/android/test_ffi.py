@@ -3,7 +3,8 @@
 A real `lectern serve` on port 0; a scripted presenter speaking raw XMPP (plain TCP on
 loopback, SASL PLAIN) shares a two-page PDF, turns a page and speaks (Opus frames made with
 the system libopus through ctypes); the attendee is `android_bridge.Attendee` from the
-generated bindings: it must join, show the page turn and hand out audible PCM.
+generated bindings: it must join, show the page turn, hand out audible PCM and, once closed,
+let go of the listener.
 
 Run by tests/android/run.sh, which builds the cdylib and generates the bindings first.
 """
@@ -11,6 +12,7 @@ Run by tests/android/run.sh, which builds the cdylib and generates the bindings 
 import base64
 import ctypes
 import ctypes.util
+import gc
 import json
 import math
 import os
@@ -22,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import weakref
 
 sys.path.insert(0, os.environ["ANDROID_BRIDGE_PY"])
 import android_bridge as ab  # noqa: E402
@@ -252,7 +255,20 @@ def main():
         assert stats.frames_played > 0, stats
         passed += 1
         print(f"ok - pulled audible PCM (peak {loudest}, {stats.frames_played} frames played)")
+
+        # An app closes and lives on (or exits): the engine must let go of the listener at
+        # once, on this thread. Released later by an engine thread, it is freed through a
+        # call into an interpreter that may be exiting, which aborts the process.
+        released = weakref.ref(listener)
         attendee.close()
+        calls = listener.changes.qsize()
+        time.sleep(0.3)
+        assert listener.changes.qsize() == calls, "the listener was called after close()"
+        del listener
+        gc.collect()
+        assert released() is None, "the engine still holds the listener after close()"
+        passed += 1
+        print("ok - close() released the listener at once")
     except Exception as e:  # noqa: BLE001 — report, then fail
         failed += 1
         print(f"not ok - {type(e).__name__}: {e}")
@@ -260,7 +276,7 @@ def main():
     finally:
         server.kill()
     print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed or passed < 3 else 0)
+    sys.exit(1 if failed or passed < 4 else 0)
 
 
 if __name__ == "__main__":
