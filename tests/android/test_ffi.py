@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import weakref
@@ -192,6 +193,30 @@ class Listener(ab.AttendeeListener):
         self.changes.put(change)
 
 
+class Output(threading.Thread):
+    """Pulls 20 ms of PCM every 20 ms, as the app's audio output does, keeping the peak."""
+
+    def __init__(self, attendee):
+        super().__init__(daemon=True)
+        self.attendee = attendee
+        self.peak = 0
+        self.short = 0
+        self.stopping = threading.Event()
+
+    def run(self):
+        due = time.monotonic()
+        while not self.stopping.is_set():
+            pcm = self.attendee.pull_pcm(960)
+            self.short += len(pcm) != 960
+            self.peak = max(self.peak, max(abs(s) for s in pcm))
+            due += 0.02
+            time.sleep(max(0.0, due - time.monotonic()))
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+
+
 def wait_for(listener, what, pred):
     deadline = time.time() + WAIT
     while True:
@@ -226,6 +251,8 @@ def main():
         passed += 1
         print("ok - joined through the FFI and loaded the snapshot")
 
+        output = Output(attendee)
+        output.start()
         opus = Opus()
         start = time.monotonic()
         t = 0
@@ -242,19 +269,22 @@ def main():
         passed += 1
         print("ok - the page turn arrived as a State change with the canonical state")
 
-        loudest = 0
-        for _ in range(100):
-            pcm = attendee.pull_pcm(960)
-            assert len(pcm) == 960
-            loudest = max(loudest, max(abs(s) for s in pcm))
-            if loudest > 2000:
-                break
-            time.sleep(0.02)
+        # The output pulls at its pace from before the voice starts, so every frame is due
+        # while it pulls; wait for the voice to play out (75 frames, or 0.5 s without one).
+        deadline, last, still = time.monotonic() + WAIT, -1, 0
+        while time.monotonic() < deadline and last < 75 and still < 10:
+            played = attendee.stats().frames_played
+            still = still + 1 if played == last and played > 0 else 0
+            last = played
+            time.sleep(0.05)
+        output.stop()
         stats = attendee.stats()
-        assert loudest > 2000, (loudest, stats)
-        assert stats.frames_played > 0, stats
+        assert output.short == 0, f"{output.short} pulls were not 960 samples"
+        assert output.peak > 2000, (output.peak, stats)
+        assert stats.frames_played >= 38, stats  # at least half of the 1.5 s tone
         passed += 1
-        print(f"ok - pulled audible PCM (peak {loudest}, {stats.frames_played} frames played)")
+        print(f"ok - pulled audible PCM (peak {output.peak}, {stats.frames_played} of 75 frames "
+              f"played, {stats.frames_late} late, {stats.frames_concealed} concealed)")
 
         # An app closes and lives on (or exits): the engine must let go of the listener at
         # once, on this thread. Released later by an engine thread, it is freed through a
