@@ -5,6 +5,7 @@
 //! This is the one place where [`MediaError`] becomes an HTTP status.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::http::StatusCode;
@@ -63,7 +64,7 @@ impl ResponseError for MediaError {
 #[derive(Deserialize)]
 struct PlayQuery {
     key: Option<String>,
-    /// Presenter-clock ms at which the file's first sample plays.
+    /// The presenter's clock (ms) when the request was sent.
     t: Option<u64>,
 }
 
@@ -82,7 +83,9 @@ fn presenter_meeting(
 
 /// `POST /api/meetings/{number}/audio?key=HOST_KEY&t=MS` with the file as the body.
 /// Everything that can be refused without reading the body (key, audio off, size from
-/// `Content-Length`, `t`) is refused first.
+/// `Content-Length`, `t`) is refused first. The file starts when it is ready, at `t` plus the
+/// time spent receiving and preparing it: stamped at `t`, a long file's batches would all
+/// reach the room that much late.
 async fn play(
     req: HttpRequest,
     mut body: web::Payload,
@@ -91,6 +94,7 @@ async fn play(
     number: web::Path<String>,
     query: web::Query<PlayQuery>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    let received = Instant::now();
     let meeting = presenter_meeting(&conf, &number, query.key.as_deref())?;
     if !meeting.audio {
         return Err(ConferenceError::AudioOff.into());
@@ -119,6 +123,7 @@ async fn play(
     let file = web::block(move || media::prepare(bytes))
         .await
         .map_err(|e| MediaError::Internal(e.to_string()))??;
+    let t = t + received.elapsed().as_millis() as u64;
     tracing::info!(
         meeting = %meeting.number,
         "playing an audio file: {}, {} ms",

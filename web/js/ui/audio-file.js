@@ -1,9 +1,9 @@
 // The presenter's "Play audio": a file from this computer played into the meeting. The server
-// decodes it and streams it as voice on the presenter clock from the moment it was chosen
-// (docs/MEETINGS-API.md, "Audio files"), so every attendee hears it like the microphone and
-// pages turned meanwhile stay with it. The presenter's page never plays the meeting's voice (it
-// would echo the microphone), so it plays the same file itself, from the same moment, to hear
-// what the room hears.
+// decodes it and streams it as voice on the presenter clock from the moment it is ready (the
+// answer's `t`; docs/MEETINGS-API.md, "Audio files"), so every attendee hears it like the
+// microphone and pages turned meanwhile stay with it. The presenter's page never plays the
+// meeting's voice (it would echo the microphone), so it plays the same file itself, from that
+// moment, to hear what the room hears.
 
 import { ApiError, playAudioFile, stopAudioFile } from './api.js';
 import { h, toast } from './dom.js';
