@@ -103,13 +103,22 @@ describe('voice in Chromium', { timeout: 900000 }, () => {
         // the next test's property).
         /** @type {{freq: number, at: number}[]} */
         const markers = [];
+        /** @type {string[]} */
+        const repeats = [];
         for (const h of v.heard) {
             const prev = markers[markers.length - 1];
             if (prev && prev.freq === h.freq) {
-                console.log(`marker ${h.freq} heard again ${Math.round(h.at - prev.at)} ms after itself`);
+                repeats.push(`marker ${h.freq} heard again ${Math.round(h.at - prev.at)} ms after itself`);
                 continue;
             }
             markers.push(h);
+        }
+        if (repeats.length) {
+            // whether the presenter's microphone had it twice too (then the repeat came before
+            // the network and the player)
+            const captured = (await voice(pat)).markersSent.map((m) => `${m.freq}@${Math.round(m.capturedAt)}`);
+            const heardAt = v.heard.map((h) => `${h.freq}@${Math.round(h.at)}`);
+            console.log(`${repeats.join('; ')}\n  heard: ${heardAt.join(' ')}\n  captured: ${captured.join(' ')}`);
         }
         const heard = markers.map((h) => h.freq);
         assert.ok(heard.length >= 5, `markers heard: ${v.heard.map((h) => `${h.freq}@${Math.round(h.at)}`).join(' ')}`);
