@@ -230,6 +230,7 @@ def main():
     data = tempfile.mkdtemp(prefix="lectern-ffi-")
     server, http, xmpp = start_server(data)
     passed = failed = 0
+    output = None
     try:
         meeting = api(http, "POST", "/api/meetings", {"title": "FFI"})
         number, key = meeting["number"], meeting["host_key"]
@@ -304,6 +305,8 @@ def main():
         print(f"not ok - {type(e).__name__}: {e}")
         print(open(os.path.join(data, "stderr.log")).read()[-3000:], file=sys.stderr)
     finally:
+        if output is not None:
+            output.stop()  # a failure may leave it pulling
         server.kill()
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed or passed < 4 else 0)
