@@ -259,6 +259,12 @@ impl Meetings {
             .collect())
     }
 
+    /// The `seq` of the meeting's last archived event (`None` when none is kept), read
+    /// without the events: with `deleted_through`, it says which archive a copy was made of.
+    pub fn last_seq(&self, number: &MeetingNumber) -> Result<Option<u64>, ConferenceError> {
+        Ok(self.store.last_event(number.as_str())?)
+    }
+
     /// The recording's source, in `seq` order: the meeting's state when its recording was
     /// last deleted (a `<snapshot/>` record numbered `deleted_through`), if it was, then every
     /// event archived since.

@@ -42,16 +42,8 @@ impl Conference {
 
     /// A meeting's recording as it stands: the archive read back, with the room's chat.
     pub fn recording_timeline(&self, number: &MeetingNumber) -> Result<Timeline, ConferenceError> {
-        self.recording_timeline_of(number, &self.meetings.archive(number)?)
-    }
-
-    /// As [`Self::recording_timeline`], from archived `records` the caller already read.
-    pub fn recording_timeline_of(
-        &self,
-        number: &MeetingNumber,
-        records: &[(u64, Vec<u8>)],
-    ) -> Result<Timeline, ConferenceError> {
-        let mut timeline = Timeline::from_records(records)
+        let records = self.meetings.archive(number)?;
+        let mut timeline = Timeline::from_records(&records)
             .map_err(|e| ConferenceError::Recording(e.to_string()))?;
         let chat = self.meetings.chat(number)?;
         timeline.add_chat(chat.into_iter().map(|l| (l.t, l.nick, l.body)));

@@ -36,9 +36,8 @@ async fn timeline_json(
     let meeting = authorize(&conf, &number, &access)?;
     let (conf, docs) = (conf.get_ref().clone(), docs.get_ref().clone());
     let json = web::block(move || -> Result<serde_json::Value, ConferenceError> {
-        let records = conf.meetings.archive(&meeting.number)?;
-        let timeline = conf.recording_timeline_of(&meeting.number, &records)?;
-        let audio = cached_audio(&meeting, &records, || {
+        let timeline = conf.recording_timeline(&meeting.number)?;
+        let audio = cached_audio(&conf, &meeting, || {
             description::audio(&meeting.title, &timeline).map_err(internal)
         })?;
         Ok(description::describe(
@@ -57,29 +56,34 @@ async fn timeline_json(
 }
 
 /// Recently built audio (`audio.ogg` and its waveform): a player seeking asks for many ranges
-/// of the same file, and `timeline.json` describes the same audio; building it means mixing
-/// and writing every voice batch, the waveform decoding it all. An entry is good while the
-/// archive holds the same events (a meeting still running, or a deleted recording, moves its
-/// last seq).
+/// of the same file, and `timeline.json` describes the same audio; building it means reading
+/// every archived event, mixing and writing every voice batch, the waveform decoding it all.
+/// An entry is good while the archive holds the same events: events are only appended, and a
+/// deleted recording moves `deleted_through`, so the two numbers name the archive without
+/// reading it.
 static AUDIO: Mutex<Vec<AudioEntry>> = Mutex::new(Vec::new());
 const AUDIO_KEPT: usize = 4;
 
 struct AudioEntry {
     meeting: String,
-    events: usize,
-    last_seq: u64,
+    deleted_through: u64,
+    last_seq: Option<u64>,
     audio: Arc<AudioFile>,
 }
 
-/// The meeting's audio for archived `records`, from the cache or made by `build`.
+/// The meeting's audio, from the cache or made by `build` (which reads the archive after the
+/// numbers naming it were taken: it may hold more, never less).
 fn cached_audio(
+    conf: &Conference,
     meeting: &Meeting,
-    records: &[(u64, Vec<u8>)],
     build: impl FnOnce() -> Result<AudioFile, ConferenceError>,
 ) -> Result<Arc<AudioFile>, ConferenceError> {
-    let (events, last_seq) = (records.len(), records.last().map_or(0, |r| r.0));
+    let deleted_through = meeting.recording.deleted_through;
+    let last_seq = conf.meetings.last_seq(&meeting.number)?;
     let same = |e: &AudioEntry| {
-        e.meeting == meeting.number.as_str() && e.events == events && e.last_seq == last_seq
+        e.meeting == meeting.number.as_str()
+            && e.deleted_through == deleted_through
+            && e.last_seq == last_seq
     };
     if let Some(hit) = AUDIO.lock().expect("audio cache").iter().find(|e| same(e)) {
         return Ok(hit.audio.clone());
@@ -92,7 +96,7 @@ fn cached_audio(
     }
     cache.push(AudioEntry {
         meeting: meeting.number.to_string(),
-        events,
+        deleted_through,
         last_seq,
         audio: audio.clone(),
     });
@@ -110,8 +114,8 @@ async fn audio_ogg(
     let meeting = authorize(&conf, &number, &access)?;
     let conf = conf.get_ref().clone();
     let audio = web::block(move || {
-        let records = conf.meetings.archive(&meeting.number)?;
-        cached_audio(&meeting, &records, || {
+        cached_audio(&conf, &meeting, || {
+            let records = conf.meetings.archive(&meeting.number)?;
             let timeline = Timeline::from_records(&records).map_err(internal)?;
             description::audio(&meeting.title, &timeline).map_err(internal)
         })

@@ -89,6 +89,12 @@ impl MeetingStore for MemoryStore {
         Ok(())
     }
 
+    fn last_event(&self, number: &str) -> Result<Option<u64>, StoreError> {
+        let events = self.events.lock().unwrap();
+        let range = event_key(number, 0)..=event_key(number, u64::MAX);
+        Ok(events.range(range).next_back().map(|(_, (seq, _))| *seq))
+    }
+
     fn events(
         &self,
         number: &str,

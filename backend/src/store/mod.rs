@@ -66,6 +66,8 @@ pub trait MeetingStore: Send + Sync {
     fn sync_events(&self) -> Result<(), StoreError>;
     /// Deletes a meeting's events with `seq <= through`.
     fn delete_events(&self, number: &str, through: u64) -> Result<(), StoreError>;
+    /// The `seq` of a meeting's last archived event, without reading any.
+    fn last_event(&self, number: &str) -> Result<Option<u64>, StoreError>;
     /// Events with `seq > since`, at most `max`, in order.
     fn events(
         &self,

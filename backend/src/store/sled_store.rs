@@ -51,6 +51,12 @@ impl SledStore {
     }
 }
 
+/// The `seq` an event key ends with.
+fn key_seq(key: &[u8]) -> u64 {
+    let seq_bytes: [u8; 8] = key[key.len() - 8..].try_into().expect("8-byte suffix");
+    u64::from_be_bytes(seq_bytes)
+}
+
 fn db_err(e: sled::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
@@ -140,6 +146,14 @@ impl MeetingStore for SledStore {
         self.flush()
     }
 
+    fn last_event(&self, number: &str) -> Result<Option<u64>, StoreError> {
+        let range = event_key(number, 0)..=event_key(number, u64::MAX);
+        match self.events.range(range).next_back() {
+            Some(kv) => Ok(Some(key_seq(&kv.map_err(db_err)?.0))),
+            None => Ok(None),
+        }
+    }
+
     fn events(
         &self,
         number: &str,
@@ -153,8 +167,7 @@ impl MeetingStore for SledStore {
             .take(max)
             .map(|kv| {
                 let (k, v) = kv.map_err(db_err)?;
-                let seq_bytes: [u8; 8] = k[k.len() - 8..].try_into().expect("8-byte suffix");
-                Ok((u64::from_be_bytes(seq_bytes), v.to_vec()))
+                Ok((key_seq(&k), v.to_vec()))
             })
             .collect()
     }
@@ -243,6 +256,10 @@ mod tests {
         let page = store.events("100000001", 2, 1).unwrap();
         assert_eq!(page, vec![(3, b"a3".to_vec())]);
         assert_eq!(store.events("100000002", 0, 10).unwrap().len(), 1);
+        assert_eq!(store.last_event("100000001").unwrap(), Some(256));
+        assert_eq!(store.last_event("100000003").unwrap(), None);
+        store.delete_events("100000002", 1).unwrap();
+        assert_eq!(store.last_event("100000002").unwrap(), None);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
