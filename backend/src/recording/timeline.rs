@@ -84,35 +84,38 @@ impl Timeline {
                 .ok_or(RecordingError::Corrupt(*seq))?;
             parsed.push((*seq, el));
         }
+        let (start, rest) = match parsed.split_first() {
+            Some(((seq, el), rest)) if el.is("snapshot", NS) => (Some((*seq, el)), rest),
+            _ => (None, &parsed[..]),
+        };
         let mut timeline = Timeline::default();
         let mut restart = None;
-        if let Some((seq, el)) = parsed.first().filter(|(_, el)| el.is("snapshot", NS)) {
+        if let Some((seq, el)) = start {
             timeline.start = lectern_protocol::from_element::<Snapshot>(el)
                 .and_then(|s| MeetingState::from_snapshot(&s))
-                .map_err(|_| RecordingError::Corrupt(*seq))?;
+                .map_err(|_| RecordingError::Corrupt(seq))?;
             timeline.start_xml = Some(String::from(el));
             restart = Some(Restart {
                 paused: timeline.start.recording_paused,
-                first_t: parsed.get(1).and_then(|(_, e)| e.attr("t")?.parse().ok()),
+                first_t: rest.first().and_then(|(_, e)| e.attr("t")?.parse().ok()),
             });
-            parsed.remove(0);
         }
-        let parsed: Vec<_> = parsed
-            .into_iter()
-            .map(|(seq, el)| (seq, Event::from_element(&el).ok(), el))
+        let events: Vec<_> = rest
+            .iter()
+            .map(|(seq, el)| (*seq, Event::from_element(el).ok(), el))
             .collect();
         // The cuts must be known before the first time is placed: an event before a pause
         // keeps its time, one after it moves back by everything paused before it.
         timeline.pauses =
-            pauses::collect(restart, parsed.iter().filter_map(|(_, e, _)| e.as_ref()));
+            pauses::collect(restart, events.iter().filter_map(|(_, e, _)| e.as_ref()));
         let mut state = timeline.start.clone();
         if let Some(doc) = &state.document {
             timeline.documents.push(doc.clone());
         }
         timeline.mark_chapter(&state, None, 0);
-        for (seq, event, el) in parsed {
+        for (seq, event, el) in events {
             match event {
-                Some(event) => timeline.add(&mut state, event, &el),
+                Some(event) => timeline.add(&mut state, event, el),
                 // Every receiver ignored it too; it only took its seq.
                 None => drop(state.skip(seq)),
             }
