@@ -115,8 +115,9 @@ export function conversionDone(id, onPage) {
 }
 
 /**
- * Plays an audio file into the meeting from presenter time `t` (docs/MEETINGS-API.md, "Audio
- * files"); the server answers once it has decoded the whole file.
+ * Plays an audio file into the meeting (docs/MEETINGS-API.md, "Audio files"). `t` is the
+ * presenter clock now; the server answers once it has decoded the whole file, with the `t` the
+ * file starts at.
  * @param {string} number @param {string} key @param {number} t @param {Blob} file
  * @returns {Promise<{ duration_ms: number, batches: number, frames: number, t: number }>}
  */

@@ -69,7 +69,7 @@ export class AudioFileControl {
             this.playing = { name: file.name, t: played.t, durationMs: played.duration_ms };
             this.message = '';
             this.listen(file, played.t);
-            // what is left of it once the answer came (the server decoded it first)
+            // what is left of it once the answer came (it started at `played.t`)
             const left = played.t + played.duration_ms - this.session.clock.presenterNow();
             clearTimeout(this.timer);
             this.timer = window.setTimeout(() => this.ended(), Math.max(0, left));
